@@ -1,0 +1,51 @@
+# Top-level entry points. Everything real happens in Meson; this file only
+# strings the steps together for people and for CI.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PYTHON     := /usr/bin/python3
+PYTEST     := $(PYTHON) -m pytest
+
+.PHONY: all deps build build-asan check unit api demo bench format clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+# Unit tests run under AddressSanitizer and UBSan.
+unit: build-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN_BUILD) --print-errorlogs
+
+# API tests run against the sanitized weftd, so that a memory error in a
+# request path fails the suite.
+api: build-asan build
+	WEFT_BUILD=$(CURDIR)/$(ASAN_BUILD) $(PYTEST) -q tests/api
+
+check: deps
+	$(MAKE) unit
+	$(MAKE) api
+
+demo: deps build
+	scripts/demo
+
+bench: deps build
+	bench/api-bench.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

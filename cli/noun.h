@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "client.h"
+#include "output.h"
+
+/*
+ * The commands of weftctl, shared by every noun. A noun (network, subnet,
+ * port, agent) is a table: its collection in the API, the columns of its
+ * list, and the options of its create, update and list commands, each
+ * mapped to the attribute it sets. The verbs themselves (create, list,
+ * show, update, delete) are written once, here, and read those tables.
+ *
+ * Wherever a command takes a resource it accepts its id or its name (an
+ * agent's host): weftctl first asks for the id and, when weftd knows no such
+ * id, lists the resources with that name.
+ *
+ * These functions print what the user asked for to stdout and errors to
+ * stderr. They return 0, -EINVAL for a usage error (the command line is
+ * wrong; weftctl exits with 2), or another negative errno when the request
+ * failed (weftctl exits with 1).
+ */
+
+/* The global options, and the connection made from them on first use. */
+struct noun_context {
+	const char *url;
+	const char *token;
+	const char *project;
+	enum output_format format;
+	struct client *client;
+};
+
+/* How an option's argument becomes part of the request. */
+enum noun_option_kind {
+	/* 'attr' is the argument, a string. */
+	NOUN_OPTION_STRING,
+	/* 'attr' is the argument, a whole number. */
+	NOUN_OPTION_INTEGER,
+	/* 'attr' is true (false); the option takes no argument. */
+	NOUN_OPTION_TRUE,
+	NOUN_OPTION_FALSE,
+	/* 'attr' is true for "up", false for "down". */
+	NOUN_OPTION_UP_DOWN,
+	/* 'attr' is the argument, or null for "none". */
+	NOUN_OPTION_STRING_OR_NONE,
+	/* 'attr' is the id of the 'ref' resource the argument names. */
+	NOUN_OPTION_REFERENCE,
+	/* The argument is appended to list 'attr'; the option repeats. */
+	NOUN_OPTION_APPEND,
+	/* "A,B" is appended to list 'attr' as {keys[0]: A, keys[1]: B}; B
+	 * may be left out when 'second_optional'. The option repeats. */
+	NOUN_OPTION_APPEND_PAIR,
+	/* "subnet=S,ip=IP" (either or both) is appended to list 'attr' as
+	 * {"subnet_id", "ip_address"}, S being a subnet of the port's
+	 * network ('ref') given by name or id. The option repeats. */
+	NOUN_OPTION_FIXED_IP,
+	/* 'attr' is the empty list. */
+	NOUN_OPTION_EMPTY_LIST,
+};
+
+/* One option of a command. A table of them ends with an empty entry. */
+struct noun_option {
+	/* The long option's name, without "--". */
+	const char *name;
+	enum noun_option_kind kind;
+	/* The attribute set (or, for list, the filter). */
+	const char *attr;
+	/* The argument as --help shows it ("CIDR"). */
+	const char *metavar;
+	/* One line for --help. */
+	const char *help;
+	/* The command fails without this option. */
+	bool required;
+	/* The noun that NOUN_OPTION_REFERENCE and NOUN_OPTION_FIXED_IP
+	 * resolve names of. */
+	const struct noun *ref;
+	/* The members NOUN_OPTION_APPEND_PAIR fills. */
+	const char *keys[2];
+	bool second_optional;
+	/* JSON attributes that the option sets as well, or NULL. */
+	const char *implies;
+};
+
+struct noun {
+	/* The singular ("network"), also the key of the API's bodies. */
+	const char *name;
+	/* The collection in the URL ("networks"). */
+	const char *collection;
+	/* One line for weftctl --help. */
+	const char *summary;
+	/* The attribute that names a resource besides its id: "name", or
+	 * "host" for agents. */
+	const char *name_attr;
+	/* The columns of the list table. */
+	const struct output_column *columns;
+	size_t n_columns;
+	/* Attributes that every create sends (JSON), or NULL. */
+	const char *create_defaults;
+	/* When not NULL, create is refused with this explanation. */
+	const char *create_refusal;
+	const struct noun_option *create_options;
+	const struct noun_option *update_options;
+	const struct noun_option *list_options;
+};
+
+extern const struct noun network_noun;
+extern const struct noun subnet_noun;
+extern const struct noun port_noun;
+extern const struct noun agent_noun;
+
+/* Parses the global options at the start of 'argv' (whose first element is
+ * the program's name) into 'ctx', stopping at the first word that is not an
+ * option. Sets 'ret_index' to the index of that word (argc when there is
+ * none) and 'ret_help' when --help was given. Returns 0 or -EINVAL. */
+int noun_parse_globals(struct noun_context *ctx, int argc, char **argv,
+		       int *ret_index, bool *ret_help);
+
+/* Writes the help of weftctl itself, listing the nouns. */
+void noun_print_usage(FILE *f);
+
+/* Finds the noun called 'name' (singular or plural); NULL when none. */
+const struct noun *noun_find(const char *name);
+
+/* Runs the command in 'argv', whose first element is the noun's name and
+ * the second the verb, with the options that follow. */
+int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
+	     char **argv);
+
+/* Frees what 'ctx' created. */
+void noun_context_destroy(struct noun_context *ctx);
+
+/* Options that several nouns share, for their option tables. */
+#define NOUN_COMMON_NAME                                            \
+	{ .name = "name", .kind = NOUN_OPTION_STRING, .attr = "name", \
+	  .metavar = "NAME", .help = "the new name" }
+#define NOUN_COMMON_NAME_FILTER                                     \
+	{ .name = "name", .kind = NOUN_OPTION_STRING, .attr = "name", \
+	  .metavar = "NAME", .help = "only those named NAME" }
+#define NOUN_COMMON_DESCRIPTION                                 \
+	{ .name = "description", .kind = NOUN_OPTION_STRING,    \
+	  .attr = "description", .metavar = "TEXT",             \
+	  .help = "a free text describing it" }
+#define NOUN_COMMON_ADMIN_STATE                                      \
+	{ .name = "admin-state", .kind = NOUN_OPTION_UP_DOWN,        \
+	  .attr = "admin_state_up", .metavar = "up|down",            \
+	  .help = "the administrative state: down stops forwarding" }
+#define NOUN_COMMON_NETWORK(is_required, text)                       \
+	{ .name = "network", .kind = NOUN_OPTION_REFERENCE,          \
+	  .attr = "network_id", .metavar = "NETWORK", .help = text,  \
+	  .required = is_required, .ref = &network_noun }

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store.h"
+
+/*
+ * The Networking API v2.0 core: request dispatch to resources, validation
+ * of attributes against each resource's table, defaults, lists with
+ * filters, fields, sorting and pagination, and the transaction around every
+ * write. Knows nothing of HTTP transport: server.c turns requests into
+ * api_handle() calls.
+ *
+ * A resource (api-networks.c, ...) describes its attributes in a table and
+ * supplies hooks for the semantics the table cannot express. The generic
+ * code guarantees that a hook runs inside the request's transaction, that
+ * the attributes it sees have the declared types, and that any error it
+ * reports rolls back everything the request did.
+ */
+
+/* An API error: the HTTP status and the Neutron error type and message. */
+struct api_error {
+	int status;
+	char type[64];
+	char message[512];
+};
+
+/* Fills 'err' and returns -1, so that hooks can write
+ * 'return api_fail(...)'. */
+int api_fail(struct api_error *err, int status, const char *type,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+struct api_config {
+	uint32_t underlay_mtu;	   /* networks may have mtu <= this - 50 */
+	uint8_t base_mac[3];	   /* generated MACs start with these */
+	const char *public_url;	   /* for links; NULL: from the Host header */
+};
+
+/* One request's context. */
+struct api_ctx {
+	struct store *store;
+	const struct api_config *cfg;
+	const char *project_id; /* the caller's project */
+	bool is_admin;
+	char now[32]; /* the request's timestamp, YYYY-MM-DDTHH:MM:SSZ */
+	const char *base_url; /* "http://host:port", for links */
+	struct api_error err;
+};
+
+enum api_type {
+	API_T_STRING,
+	API_T_BOOL,
+	API_T_INT,
+	API_T_LIST,
+	API_T_DICT,
+};
+
+/* Attribute flags. */
+#define API_POST (1u << 0)     /* may be given on create */
+#define API_PUT (1u << 1)      /* may be changed by update */
+#define API_REQUIRED (1u << 2) /* must be given on create */
+#define API_NULLABLE (1u << 3) /* null is a valid value */
+#define API_ADMIN (1u << 4)    /* only an admin may set it */
+
+struct api_attr {
+	const char *name;
+	enum api_type type;
+	unsigned flags;
+	/* JSON text of the default filled on create when the attribute is
+	 * absent, or NULL when the hook computes it. */
+	const char *def;
+	/* For strings: the longest accepted value; 0 for 255. */
+	int max_len;
+};
+
+struct api_resource;
+
+/* A member action: PUT /v2.0/COLLECTION/ID/NAME (e.g. a router's
+ * add_router_interface). */
+struct api_action {
+	const char *name;
+	int (*fn)(struct api_ctx *ctx, json_t *obj, json_t *body,
+		  json_t **ret);
+};
+
+struct api_resource {
+	const char *member;	/* "network": body key and store kind */
+	const char *collection; /* "networks": URL and list key */
+	const char *title;	/* "Network": in messages and error types */
+	const struct api_attr *attrs; /* terminated by { NULL } */
+	/* The attribute whose value is stored as the document's parent
+	 * (e.g. "network_id"), or NULL. */
+	const char *parent_attr;
+	bool allow_create;
+	bool admin_only; /* every operation needs admin */
+
+	/* Hooks; each returns 0 or api_fail(). 'obj' is the resource as it
+	 * will be stored, after validation and defaults; a hook completes
+	 * it and claims what it needs in the store. */
+	int (*create)(struct api_ctx *ctx, json_t *obj);
+	/* 'old' is the stored resource, 'obj' the merged result of the
+	 * update and 'changes' the request's attributes. */
+	int (*update)(struct api_ctx *ctx, json_t *old, json_t *obj,
+		      json_t *changes);
+	int (*remove)(struct api_ctx *ctx, json_t *obj);
+	/* Whether the caller may see 'obj'; NULL: admin or same project. */
+	bool (*visible)(struct api_ctx *ctx, json_t *obj);
+	/* Whether the resource is shared with every project (stored beside
+	 * the document so that lists can find it); NULL: never. */
+	bool (*shared)(json_t *obj);
+	const struct api_action *actions; /* terminated by { NULL } */
+};
+
+extern const struct api_resource api_networks;
+extern const struct api_resource api_subnets;
+extern const struct api_resource api_ports;
+extern const struct api_resource api_agents;
+
+/* Handles one request. 'method' is "GET", "POST", "PUT" or "DELETE";
+ * 'path' the URL path without the query; 'query' an object mapping each
+ * query key to an array of its values; 'body' the parsed body or NULL.
+ * Returns the HTTP status and sets 'ret_body' to a new reference (NULL for
+ * no body). Errors are answered with a Neutron error body. */
+int api_handle(struct api_ctx *ctx, const char *method, const char *path,
+	       json_t *query, json_t *body, json_t **ret_body);
+
+/* Builds the Neutron error body for 'err'. */
+json_t *api_error_body(const struct api_error *err);
+
+/* Helpers for resource hooks. */
+
+/* Finds a resource the caller may see. Returns a new reference, or NULL
+ * with a 404 "<Title>NotFound" in ctx->err. */
+json_t *api_find(struct api_ctx *ctx, const struct api_resource *res,
+		 const char *id);
+
+/* True when the caller owns 'obj' or is admin. */
+bool api_owns(struct api_ctx *ctx, json_t *obj);
+
+/* Stores 'obj' again after a hook changed it as a side effect of another
+ * request (e.g. a network's subnet list): bumps revision_number and
+ * updated_at. */
+int api_touch(struct api_ctx *ctx, const struct api_resource *res,
+	      json_t *obj);
+
+/* Attribute accessors that tolerate absence. */
+const char *api_str(json_t *obj, const char *name);
+bool api_bool(json_t *obj, const char *name);
+
+/* Generates a random UUID string into 'buf' (37 bytes). */
+void api_uuid(char *buf);

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "server.h"
+
+#include <errno.h>
+#include <sys/queue.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/* libevent refuses bodies beyond this on its own (with a bare 413);
+ * bodies between max_body_size and this get a Neutron error body. */
+#define HARD_BODY_LIMIT_FACTOR 4
+
+struct server {
+	struct evhttp *http;
+	struct server_options opts;
+	struct store *store;
+	struct auth *auth;
+};
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Request Entity Too Large";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status < 500 ? "Error" : "Internal Server Error";
+	}
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	default:
+		return "OTHER";
+	}
+}
+
+/* Parses the query string into {key: [values...]}. */
+static json_t *parse_query(const char *query)
+{
+	struct evkeyvalq params;
+	struct evkeyval *kv;
+	json_t *out = json_object();
+
+	if (!query || evhttp_parse_query_str(query, &params) < 0)
+		return out;
+	TAILQ_FOREACH (kv, &params, next) {
+		json_t *list = json_object_get(out, kv->key);
+
+		if (!list) {
+			list = json_array();
+			json_object_set_new(out, kv->key, list);
+		}
+		json_array_append_new(list, json_string(kv->value));
+	}
+	evhttp_clear_headers(&params);
+	return out;
+}
+
+static void send_json(struct evhttp_request *req, int status, json_t *body,
+		      const char *request_id)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf = evbuffer_new();
+
+	evhttp_add_header(out, "X-Openstack-Request-Id", request_id);
+	if (body && status != 204) {
+		char *text = json_dumps(body, JSON_COMPACT);
+
+		evhttp_add_header(out, "Content-Type", "application/json");
+		if (text)
+			evbuffer_add(buf, text, strlen(text));
+		free(text);
+	}
+	evhttp_send_reply(req, status, reason_phrase(status), buf);
+	evbuffer_free(buf);
+}
+
+static int fail_body(struct api_error *err, int status, const char *type,
+		     const char *msg, json_t **ret)
+{
+	api_fail(err, status, type, "%s", msg);
+	*ret = api_error_body(err);
+	return status;
+}
+
+/* Reads and parses the body. Returns 0 and sets 'ret' (NULL when empty),
+ * or an HTTP status with the error body in 'err_body'. */
+static int read_body(struct server *srv, struct evhttp_request *req,
+		     json_t **ret, json_t **err_body)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	struct api_error err;
+	json_error_t jerr;
+	json_t *body;
+
+	*ret = NULL;
+	if (len == 0)
+		return 0;
+	if (len > srv->opts.max_body_size) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg),
+			 "Request is too large: %zu bytes, the limit is %zu.",
+			 len, srv->opts.max_body_size);
+		return fail_body(&err, 413, "HTTPRequestEntityTooLarge", msg,
+				 err_body);
+	}
+	body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+			  JSON_REJECT_DUPLICATES, &jerr);
+	if (!body) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg),
+			 "Malformed request body: %s (line %d, column %d)",
+			 jerr.text, jerr.line, jerr.column);
+		return fail_body(&err, 400, "HTTPBadRequest", msg, err_body);
+	}
+	*ret = body;
+	return 0;
+}
+
+/* Works out who is calling. Returns 0, or 401 with 'err_body'. */
+static int authenticate(struct server *srv, struct evhttp_request *req,
+			const char *path, struct api_ctx *ctx,
+			json_t **err_body)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct auth_identity id;
+	struct api_error err;
+	const char *token;
+
+	if (!srv->opts.token_auth) {
+		const char *project = evhttp_find_header(in, "X-Project-Id");
+
+		ctx->project_id = project && project[0]
+					  ? project
+					  : srv->opts.default_project;
+		ctx->is_admin = true;
+		return 0;
+	}
+	/* Version discovery needs no token, as in Neutron. */
+	if (!strcmp(path, "/") || !strcmp(path, "")) {
+		ctx->project_id = "";
+		ctx->is_admin = false;
+		return 0;
+	}
+	token = evhttp_find_header(in, "X-Auth-Token");
+	if (!token || auth_lookup(srv->auth, token, &id) < 0)
+		return fail_body(&err, 401, "HTTPUnauthorized",
+				 token ? "The request you have made requires authentication: the token is not valid."
+				       : "The request you have made requires authentication: send X-Auth-Token.",
+				 err_body);
+	ctx->project_id = id.project_id;
+	ctx->is_admin = id.is_admin;
+	return 0;
+}
+
+static void handle_request(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *method = method_name(evhttp_request_get_command(req));
+	const char *host = evhttp_find_header(evhttp_request_get_input_headers(req),
+					      "Host");
+	struct api_ctx ctx = { .store = srv->store, .cfg = srv->opts.api };
+	char request_id[48], base_url[300], uuid[37];
+	struct timespec t0, t1;
+	json_t *query, *body = NULL, *out = NULL;
+	char *path = NULL;
+	struct tm tm;
+	time_t now;
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	api_uuid(uuid);
+	snprintf(request_id, sizeof(request_id), "req-%s", uuid);
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(ctx.now, sizeof(ctx.now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(base_url, sizeof(base_url), "http://%s",
+		 host ? host : srv->opts.listen);
+	ctx.base_url = base_url;
+
+	path = evhttp_uridecode(evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri)
+							 : "/",
+				0, NULL);
+	query = parse_query(evhttp_uri_get_query(uri));
+
+	status = authenticate(srv, req, path, &ctx, &out);
+	if (!status)
+		status = read_body(srv, req, &body, &out);
+	if (!status)
+		status = api_handle(&ctx, method, path, query, body, &out);
+
+	send_json(req, status, out, request_id);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_msg(status >= 500 ? LOG_LEVEL_ERR : LOG_LEVEL_DEBUG,
+		"%s %s -> %d (%.2f ms) %s%s", method, path, status,
+		(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+		request_id, status >= 500 ? ctx.err.message : "");
+
+	json_decref(out);
+	json_decref(body);
+	json_decref(query);
+	free(path);
+}
+
+int server_new(struct event_base *base, const struct server_options *opts,
+	       struct store *store, struct auth *auth, struct server **ret,
+	       char *errmsg, size_t errmsg_len)
+{
+	const char *colon = strrchr(opts->listen, ':');
+	char addr[256];
+	struct server *srv;
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - opts->listen) >= sizeof(addr)) {
+		snprintf(errmsg, errmsg_len, "listen address '%s' is not ADDR:PORT",
+			 opts->listen);
+		return -EINVAL;
+	}
+	memcpy(addr, opts->listen, (size_t)(colon - opts->listen));
+	addr[colon - opts->listen] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535) {
+		snprintf(errmsg, errmsg_len, "invalid port in '%s'", opts->listen);
+		return -EINVAL;
+	}
+
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->opts = *opts;
+	srv->store = store;
+	srv->auth = auth;
+	srv->http = evhttp_new(base);
+	if (!srv->http) {
+		free(srv);
+		return -ENOMEM;
+	}
+	evhttp_set_max_body_size(srv->http, (ev_ssize_t)(opts->max_body_size *
+							 HARD_BODY_LIMIT_FACTOR));
+	evhttp_set_allowed_methods(srv->http,
+				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+					   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+					   EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(srv->http, handle_request, srv);
+	if (evhttp_bind_socket(srv->http, addr[0] == '[' ? addr : addr,
+			       (ev_uint16_t)port) < 0) {
+		snprintf(errmsg, errmsg_len, "cannot listen on %s: %s",
+			 opts->listen, strerror(errno));
+		evhttp_free(srv->http);
+		free(srv);
+		return -EADDRINUSE;
+	}
+	*ret = srv;
+	return 0;
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	evhttp_free(srv->http);
+	free(srv);
+}
+
+void server_set_auth(struct server *srv, struct auth *auth)
+{
+	srv->auth = auth;
+}
