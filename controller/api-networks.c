@@ -41,11 +41,13 @@ static int check_mtu(struct api_ctx *ctx, json_t *obj)
 		return 0;
 	}
 	if (json_integer_value(mtu) < MTU_MIN || json_integer_value(mtu) > max)
-		return api_fail(&ctx->err, 400, "InvalidInput",
-				"Invalid input for operation: Requested MTU %" JSON_INTEGER_FORMAT
-				" is out of range: a VXLAN network over an underlay MTU of %u takes %d to %" JSON_INTEGER_FORMAT ".",
-				json_integer_value(mtu), ctx->cfg->underlay_mtu,
-				MTU_MIN, max);
+		return api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for operation: Requested MTU %" JSON_INTEGER_FORMAT
+			" is out of range: a VXLAN network over an underlay MTU of %u takes %d to %" JSON_INTEGER_FORMAT
+			".",
+			json_integer_value(mtu), ctx->cfg->underlay_mtu,
+			MTU_MIN, max);
 	return 0;
 }
 
@@ -60,29 +62,31 @@ static int network_vni(struct api_ctx *ctx, json_t *obj)
 		json_int_t want = json_integer_value(seg);
 
 		if (want < 1 || want > VNI_MAX)
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for operation: segmentation_id %" JSON_INTEGER_FORMAT
-					" out of range (1 through %d).",
-					want, VNI_MAX);
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for operation: segmentation_id %" JSON_INTEGER_FORMAT
+				" out of range (1 through %d).",
+				want, VNI_MAX);
 		r = store_vni_claim(ctx->store, id, (uint32_t)want);
 		if (r == -EEXIST)
-			return api_fail(&ctx->err, 409, "SegmentationIdInUse",
-					"Unable to create the network. The VNI %" JSON_INTEGER_FORMAT
-					" is in use.",
-					want);
+			return api_fail(
+				&ctx->err, 409, "SegmentationIdInUse",
+				"Unable to create the network. The VNI %" JSON_INTEGER_FORMAT
+				" is in use.",
+				want);
 		vni = (uint32_t)want;
 	} else {
 		r = store_vni_allocate(ctx->store, id, &vni);
 		if (r == -ENOSPC)
-			return api_fail(&ctx->err, 503, "NoNetworkAvailable",
-					"Unable to create the network. No tenant network is available for allocation.");
+			return api_fail(
+				&ctx->err, 503, "NoNetworkAvailable",
+				"Unable to create the network. No tenant network is available for allocation.");
 	}
 	if (r < 0)
 		return api_fail(&ctx->err, 500, "HTTPInternalServerError",
 				"The store failed to allocate a VNI: %s",
 				strerror(-r));
-	json_object_set_new(obj, "provider:segmentation_id",
-			    json_integer(vni));
+	json_object_set_new(obj, "provider:segmentation_id", json_integer(vni));
 	return 0;
 }
 
@@ -91,13 +95,15 @@ static int network_create(struct api_ctx *ctx, json_t *obj)
 	const char *type = api_str(obj, "provider:network_type");
 
 	if (type && strcmp(type, "vxlan"))
-		return api_fail(&ctx->err, 400, "InvalidInput",
-				"Invalid input for operation: network type %s is not supported; weft networks are vxlan.",
-				type);
+		return api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for operation: network type %s is not supported; weft networks are vxlan.",
+			type);
 	json_object_set_new(obj, "provider:network_type", json_string("vxlan"));
 	if (!json_is_null(json_object_get(obj, "provider:physical_network")))
-		return api_fail(&ctx->err, 400, "InvalidInput",
-				"Invalid input for operation: provider:physical_network must be null for vxlan networks.");
+		return api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for operation: provider:physical_network must be null for vxlan networks.");
 	if (check_mtu(ctx, obj) < 0)
 		return -1;
 	return network_vni(ctx, obj);
@@ -130,12 +136,14 @@ static int network_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 					 .parent_id = api_str(obj, "id") };
 
 		if (store_list(ctx->store, &q, find_foreign_port, &fp) < 0)
-			return api_fail(&ctx->err, 500, "HTTPInternalServerError",
+			return api_fail(&ctx->err, 500,
+					"HTTPInternalServerError",
 					"The store failed to list ports");
 		if (fp.found)
-			return api_fail(&ctx->err, 409, "InvalidSharedSetting",
-					"Unable to reconfigure sharing settings for network %s. Multiple tenants are using it.",
-					api_str(obj, "id"));
+			return api_fail(
+				&ctx->err, 409, "InvalidSharedSetting",
+				"Unable to reconfigure sharing settings for network %s. Multiple tenants are using it.",
+				api_str(obj, "id"));
 	}
 	return 0;
 }
@@ -157,14 +165,16 @@ static int network_remove(struct api_ctx *ctx, json_t *obj)
 		return api_fail(&ctx->err, 500, "HTTPInternalServerError",
 				"The store failed to count ports");
 	if (ports > 0)
-		return api_fail(&ctx->err, 409, "NetworkInUse",
-				"Unable to complete operation on network %s. There are one or more ports still in use on the network.",
-				id);
+		return api_fail(
+			&ctx->err, 409, "NetworkInUse",
+			"Unable to complete operation on network %s. There are one or more ports still in use on the network.",
+			id);
 	/* With no ports, no subnet has an allocation left: they go too. */
 	if (store_list(ctx->store, &q, delete_subnet_doc, ctx->store) < 0 ||
 	    store_vni_release(ctx->store, id) < 0)
-		return api_fail(&ctx->err, 500, "HTTPInternalServerError",
-				"The store failed to delete the network's subnets");
+		return api_fail(
+			&ctx->err, 500, "HTTPInternalServerError",
+			"The store failed to delete the network's subnets");
 	return 0;
 }
 

@@ -66,8 +66,9 @@ static int load_subnets(struct api_ctx *ctx, const char *network_id,
 	ns->n = 0;
 	ns->docs = json_array();
 	if (store_list(ctx->store, &q, collect_subnet, ns) < 0)
-		return api_fail(&ctx->err, 500, "HTTPInternalServerError",
-				"The store failed to read the network's subnets");
+		return api_fail(
+			&ctx->err, 500, "HTTPInternalServerError",
+			"The store failed to read the network's subnets");
 	return 0;
 }
 
@@ -104,7 +105,8 @@ static int find_fixed_ip(json_t *list, const char *subnet_id, uint32_t ip)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach (list, i, e) {
+	json_array_foreach(list, i, e)
+	{
 		uint32_t a;
 
 		if (!strcmp(api_str(e, "subnet_id"), subnet_id) &&
@@ -163,15 +165,18 @@ static int claim_item(struct api_ctx *ctx, const struct net_subnets *ns,
 	if (subnet_id) {
 		sn = subnet_by_id(ns, subnet_id);
 		if (!sn)
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for operation: Failed to create port on network %s, because fixed_ips included invalid subnet %s.",
-					network_id, subnet_id);
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for operation: Failed to create port on network %s, because fixed_ips included invalid subnet %s.",
+				network_id, subnet_id);
 	}
 	if (!addr) {
 		/* Keep the address the port already has on this subnet. */
-		json_array_foreach (held, i, e) {
+		json_array_foreach(held, i, e)
+		{
 			if (!strcmp(api_str(e, "subnet_id"), subnet_id) &&
-			    netaddr_parse_ipv4(api_str(e, "ip_address"), &ip) == 0 &&
+			    netaddr_parse_ipv4(api_str(e, "ip_address"), &ip) ==
+				    0 &&
 			    find_fixed_ip(out, subnet_id, ip) < 0) {
 				json_array_append(out, e);
 				return 0;
@@ -187,40 +192,47 @@ static int claim_item(struct api_ctx *ctx, const struct net_subnets *ns,
 	}
 
 	if (netaddr_parse_ipv4(addr, &ip) < 0)
-		return api_fail(&ctx->err, 400, "InvalidInput",
-				"Invalid input for operation: '%s' is not a valid IP address.",
-				addr);
+		return api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for operation: '%s' is not a valid IP address.",
+			addr);
 	if (!sn) {
 		sn = subnet_by_ip(ns, ip);
 		if (!sn)
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for operation: IP address %s is not a valid IP for any of the subnets on the specified network.",
-					addr);
-	} else if (!netaddr_in_prefix(ip, sn->net, sn->prefix)) {
-		return api_fail(&ctx->err, 400, "InvalidInput",
-				"Invalid input for operation: IP address %s is not a valid IP for the specified subnet.",
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for operation: IP address %s is not a valid IP for any of the subnets on the specified network.",
 				addr);
+	} else if (!netaddr_in_prefix(ip, sn->net, sn->prefix)) {
+		return api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for operation: IP address %s is not a valid IP for the specified subnet.",
+			addr);
 	}
 	ipam_host_range(sn->net, sn->prefix, &first, &last);
 	if (ip < first || ip > last)
-		return api_fail(&ctx->err, 400, "InvalidInput",
-				"Invalid input for operation: IP address %s is the network or broadcast address of subnet %s.",
-				addr, sn->id);
+		return api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for operation: IP address %s is the network or broadcast address of subnet %s.",
+			addr, sn->id);
 	if (sn->has_gateway && ip == sn->gateway &&
 	    strncmp(api_str(obj, "device_owner"), "network:", 8))
-		return api_fail(&ctx->err, 409, "IpAddressAlreadyAllocated",
-				"IP address %s is the gateway of subnet %s; only a router interface may take it.",
-				addr, sn->id);
+		return api_fail(
+			&ctx->err, 409, "IpAddressAlreadyAllocated",
+			"IP address %s is the gateway of subnet %s; only a router interface may take it.",
+			addr, sn->id);
 	if (find_fixed_ip(out, sn->id, ip) >= 0)
-		return api_fail(&ctx->err, 400, "InvalidInput",
-				"Invalid input for operation: Duplicate IP address '%s'.",
-				addr);
+		return api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for operation: Duplicate IP address '%s'.",
+			addr);
 	if (find_fixed_ip(held, sn->id, ip) < 0) {
 		r = store_ip_claim(ctx->store, sn->id, ip, port_id);
 		if (r == -EEXIST)
-			return api_fail(&ctx->err, 409, "IpAddressAlreadyAllocated",
-					"IP address %s already allocated in subnet %s",
-					addr, sn->id);
+			return api_fail(
+				&ctx->err, 409, "IpAddressAlreadyAllocated",
+				"IP address %s already allocated in subnet %s",
+				addr, sn->id);
 		if (r < 0)
 			return store_error(ctx, r);
 	}
@@ -235,23 +247,29 @@ static int check_fixed_ips(struct api_ctx *ctx, json_t *requested,
 	json_t *item;
 	size_t i;
 
-	json_array_foreach (requested, i, item) {
+	json_array_foreach(requested, i, item)
+	{
 		const char *key;
 		json_t *v;
 
 		if (!json_is_object(item) || !json_object_size(item))
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for fixed_ips. Reason: each item must be a dictionary with subnet_id and/or ip_address.");
-		json_object_foreach (item, key, v) {
-			if ((strcmp(key, "subnet_id") && strcmp(key, "ip_address")) ||
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for fixed_ips. Reason: each item must be a dictionary with subnet_id and/or ip_address.");
+		json_object_foreach(item, key, v)
+		{
+			if ((strcmp(key, "subnet_id") &&
+			     strcmp(key, "ip_address")) ||
 			    !json_is_string(v))
-				return api_fail(&ctx->err, 400, "InvalidInput",
-						"Invalid input for fixed_ips. Reason: '%s' is not a valid key, or its value is not a string.",
-						key);
+				return api_fail(
+					&ctx->err, 400, "InvalidInput",
+					"Invalid input for fixed_ips. Reason: '%s' is not a valid key, or its value is not a string.",
+					key);
 		}
 		if (json_object_get(item, "ip_address") && !network_owner)
-			return api_fail(&ctx->err, 403, "PolicyNotAuthorized",
-					"(rule:create_port:fixed_ips:ip_address) is disallowed by policy");
+			return api_fail(
+				&ctx->err, 403, "PolicyNotAuthorized",
+				"(rule:create_port:fixed_ips:ip_address) is disallowed by policy");
 	}
 	return 0;
 }
@@ -261,9 +279,8 @@ static int check_fixed_ips(struct api_ctx *ctx, json_t *requested,
  * one address from the first subnet with room), keeping those of 'held'
  * (its current ones) that stay and releasing the others.
  */
-static int assign_fixed_ips(struct api_ctx *ctx, json_t *obj,
-			    json_t *requested, json_t *held,
-			    bool network_owner)
+static int assign_fixed_ips(struct api_ctx *ctx, json_t *obj, json_t *requested,
+			    json_t *held, bool network_owner)
 {
 	struct net_subnets *ns;
 	json_t *out = json_array(), *item, *e;
@@ -274,7 +291,8 @@ static int assign_fixed_ips(struct api_ctx *ctx, json_t *obj,
 		goto out_nons;
 	ns = calloc(1, sizeof(*ns));
 	if (!ns) {
-		api_fail(&ctx->err, 500, "HTTPInternalServerError", "Out of memory");
+		api_fail(&ctx->err, 500, "HTTPInternalServerError",
+			 "Out of memory");
 		goto out_nons;
 	}
 	if (load_subnets(ctx, api_str(obj, "network_id"), ns) < 0)
@@ -285,7 +303,8 @@ static int assign_fixed_ips(struct api_ctx *ctx, json_t *obj,
 				 api_str(obj, "id"), out);
 	} else {
 		r = 0;
-		json_array_foreach (requested, i, item) {
+		json_array_foreach(requested, i, item)
+		{
 			r = claim_item(ctx, ns, obj, item, held, out);
 			if (r < 0)
 				break;
@@ -294,13 +313,15 @@ static int assign_fixed_ips(struct api_ctx *ctx, json_t *obj,
 	if (r < 0)
 		goto out;
 	/* Release what the port held and no longer has. */
-	json_array_foreach (held, i, e) {
+	json_array_foreach(held, i, e)
+	{
 		uint32_t ip;
 
 		if (netaddr_parse_ipv4(api_str(e, "ip_address"), &ip) < 0 ||
 		    find_fixed_ip(out, api_str(e, "subnet_id"), ip) >= 0)
 			continue;
-		if (store_ip_release(ctx->store, api_str(e, "subnet_id"), ip) < 0) {
+		if (store_ip_release(ctx->store, api_str(e, "subnet_id"), ip) <
+		    0) {
 			r = store_error(ctx, -EIO);
 			goto out;
 		}
@@ -325,16 +346,18 @@ static int claim_mac(struct api_ctx *ctx, json_t *obj)
 	if (given) {
 		if (netaddr_parse_mac(given, mac) < 0 || (mac[0] & 1) ||
 		    !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for mac_address. Reason: '%s' is not a valid unicast MAC address.",
-					given);
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for mac_address. Reason: '%s' is not a valid unicast MAC address.",
+				given);
 		netaddr_format_mac(mac, buf);
 		r = store_mac_claim(ctx->store, network_id, buf,
 				    api_str(obj, "id"));
 		if (r == -EEXIST)
-			return api_fail(&ctx->err, 409, "MacAddressInUse",
-					"Unable to complete operation for network %s. The mac address %s is in use.",
-					network_id, buf);
+			return api_fail(
+				&ctx->err, 409, "MacAddressInUse",
+				"Unable to complete operation for network %s. The mac address %s is in use.",
+				network_id, buf);
 		if (r < 0)
 			return store_error(ctx, r);
 		json_object_set_new(obj, "mac_address", json_string(buf));
@@ -348,7 +371,8 @@ static int claim_mac(struct api_ctx *ctx, json_t *obj)
 		r = store_mac_claim(ctx->store, network_id, buf,
 				    api_str(obj, "id"));
 		if (r == 0) {
-			json_object_set_new(obj, "mac_address", json_string(buf));
+			json_object_set_new(obj, "mac_address",
+					    json_string(buf));
 			return 0;
 		}
 		if (r != -EEXIST)
@@ -365,10 +389,12 @@ static int check_address_pairs(struct api_ctx *ctx, json_t *obj)
 	size_t i, j;
 
 	if (json_array_size(pairs) > MAX_ADDRESS_PAIRS)
-		return api_fail(&ctx->err, 400, "AllowedAddressPairExhausted",
-				"The number of allowed address pair exceeds the maximum %d.",
-				MAX_ADDRESS_PAIRS);
-	json_array_foreach (pairs, i, p) {
+		return api_fail(
+			&ctx->err, 400, "AllowedAddressPairExhausted",
+			"The number of allowed address pair exceeds the maximum %d.",
+			MAX_ADDRESS_PAIRS);
+	json_array_foreach(pairs, i, p)
+	{
 		const char *ip = api_str(p, "ip_address");
 		json_t *mac = json_object_get(p, "mac_address");
 		uint8_t m[6];
@@ -377,25 +403,30 @@ static int check_address_pairs(struct api_ctx *ctx, json_t *obj)
 
 		if (!json_is_object(p) || !ip ||
 		    json_object_size(p) != (mac ? 2u : 1u))
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for allowed_address_pairs. Reason: each pair is {\"ip_address\": IP or CIDR, \"mac_address\": MAC (optional)}.");
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for allowed_address_pairs. Reason: each pair is {\"ip_address\": IP or CIDR, \"mac_address\": MAC (optional)}.");
 		if (netaddr_parse_ipv4(ip, &a) < 0 &&
 		    netaddr_parse_cidr4(ip, false, &a, &plen) < 0)
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for allowed_address_pairs. Reason: '%s' is not a valid IP address or CIDR.",
-					ip);
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for allowed_address_pairs. Reason: '%s' is not a valid IP address or CIDR.",
+				ip);
 		if (mac && (!json_is_string(mac) ||
 			    netaddr_parse_mac(json_string_value(mac), m) < 0))
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for allowed_address_pairs. Reason: the mac_address is not a valid MAC address.");
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for allowed_address_pairs. Reason: the mac_address is not a valid MAC address.");
 		if (!mac)
 			json_object_set(p, "mac_address",
 					json_object_get(obj, "mac_address"));
 		for (j = 0; j < i; j++)
 			if (json_equal(p, json_array_get(pairs, j)))
-				return api_fail(&ctx->err, 400, "DuplicateAddressPairInRequest",
-						"Request contains duplicate address pair: mac_address %s ip_address %s.",
-						api_str(p, "mac_address"), ip);
+				return api_fail(
+					&ctx->err, 400,
+					"DuplicateAddressPairInRequest",
+					"Request contains duplicate address pair: mac_address %s ip_address %s.",
+					api_str(p, "mac_address"), ip);
 	}
 	return 0;
 }
@@ -409,37 +440,43 @@ static int check_port(struct api_ctx *ctx, json_t *obj, bool creating)
 	size_t i;
 
 	if (strcmp(vnic, "normal"))
-		return api_fail(&ctx->err, 400, "InvalidInput",
-				"Invalid input for binding:vnic_type. Reason: weft supports only 'normal' (tap) ports, not '%s'.",
-				vnic);
-	json_array_foreach (sgs, i, v)
-		if (!json_is_string(v))
-			return api_fail(&ctx->err, 400, "InvalidInput",
-					"Invalid input for security_groups. Reason: each item must be a security group id.");
+		return api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for binding:vnic_type. Reason: weft supports only 'normal' (tap) ports, not '%s'.",
+			vnic);
+	json_array_foreach(sgs, i, v) if (!json_is_string(v)) return api_fail(
+		&ctx->err, 400, "InvalidInput",
+		"Invalid input for security_groups. Reason: each item must be a security group id.");
 	if (check_address_pairs(ctx, obj) < 0)
 		return -1;
 	if (!api_bool(obj, "port_security_enabled")) {
-		if (json_array_size(json_object_get(obj, "allowed_address_pairs")))
-			return api_fail(&ctx->err, 409, "AddressPairAndPortSecurityRequired",
-					"Port Security must be enabled in order to have allowed address pairs on a port.");
+		if (json_array_size(
+			    json_object_get(obj, "allowed_address_pairs")))
+			return api_fail(
+				&ctx->err, 409,
+				"AddressPairAndPortSecurityRequired",
+				"Port Security must be enabled in order to have allowed address pairs on a port.");
 		if (json_array_size(sgs))
-			return api_fail(&ctx->err, creating ? 400 : 409,
-					creating ? "PortSecurityAndIPRequiredForSecurityGroups"
-						 : "PortSecurityPortHasSecurityGroup",
-					"Port security must be enabled in order to use security groups.");
+			return api_fail(
+				&ctx->err, creating ? 400 : 409,
+				creating ?
+					"PortSecurityAndIPRequiredForSecurityGroups" :
+					"PortSecurityPortHasSecurityGroup",
+				"Port security must be enabled in order to use security groups.");
 	}
 	json_object_set_new(obj, "binding:vif_type",
 			    json_string(host && host[0] ? "tap" : "unbound"));
 	json_object_set_new(obj, "binding:vif_details",
-			    host && host[0] ? json_pack("{s:b}", "port_filter", 1)
-					    : json_object());
+			    host && host[0] ?
+				    json_pack("{s:b}", "port_filter", 1) :
+				    json_object());
 	return 0;
 }
 
 static int port_create(struct api_ctx *ctx, json_t *obj)
 {
-	json_t *network = api_find(ctx, &api_networks,
-				   api_str(obj, "network_id"));
+	json_t *network =
+		api_find(ctx, &api_networks, api_str(obj, "network_id"));
 	bool owner;
 	int r = -1;
 
@@ -447,16 +484,18 @@ static int port_create(struct api_ctx *ctx, json_t *obj)
 		return -1;
 	owner = api_owns(ctx, network);
 	if (json_object_get(obj, "mac_address") && !owner) {
-		r = api_fail(&ctx->err, 403, "PolicyNotAuthorized",
-			     "(rule:create_port:mac_address) is disallowed by policy");
+		r = api_fail(
+			&ctx->err, 403, "PolicyNotAuthorized",
+			"(rule:create_port:mac_address) is disallowed by policy");
 		goto out;
 	}
 	if (!json_object_get(obj, "port_security_enabled"))
-		json_object_set(obj, "port_security_enabled",
-				json_object_get(network, "port_security_enabled"));
+		json_object_set(
+			obj, "port_security_enabled",
+			json_object_get(network, "port_security_enabled"));
 	if (claim_mac(ctx, obj) < 0 || check_port(ctx, obj, true) < 0 ||
-	    assign_fixed_ips(ctx, obj, json_object_get(obj, "fixed_ips"),
-			     NULL, owner) < 0)
+	    assign_fixed_ips(ctx, obj, json_object_get(obj, "fixed_ips"), NULL,
+			     owner) < 0)
 		goto out;
 	r = 0;
 out:
@@ -473,8 +512,9 @@ static int port_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 
 	if (mac && !json_equal(mac, json_object_get(old, "mac_address"))) {
 		if (!ctx->is_admin)
-			return api_fail(&ctx->err, 403, "PolicyNotAuthorized",
-					"(rule:update_port:mac_address) is disallowed by policy");
+			return api_fail(
+				&ctx->err, 403, "PolicyNotAuthorized",
+				"(rule:update_port:mac_address) is disallowed by policy");
 		if (claim_mac(ctx, obj) < 0 ||
 		    store_mac_release(ctx->store, api_str(old, "network_id"),
 				      api_str(old, "mac_address")) < 0)
@@ -496,11 +536,13 @@ static int port_remove(struct api_ctx *ctx, json_t *obj)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach (json_object_get(obj, "fixed_ips"), i, e) {
+	json_array_foreach(json_object_get(obj, "fixed_ips"), i, e)
+	{
 		uint32_t ip;
 
 		if (netaddr_parse_ipv4(api_str(e, "ip_address"), &ip) == 0 &&
-		    store_ip_release(ctx->store, api_str(e, "subnet_id"), ip) < 0)
+		    store_ip_release(ctx->store, api_str(e, "subnet_id"), ip) <
+			    0)
 			return store_error(ctx, -EIO);
 	}
 	if (store_mac_release(ctx->store, api_str(obj, "network_id"),

@@ -52,7 +52,8 @@ static int parse_host(struct api_ctx *ctx, const struct ipam_subnet *sn,
 				 s ? s : "(not a string)", what);
 	ipam_host_range(sn->net, sn->prefix, &first, &last);
 	if (*ret < first || *ret > last)
-		return bad_input(ctx, "%s %s is not a usable address of the subnet.",
+		return bad_input(ctx,
+				 "%s %s is not a usable address of the subnet.",
 				 what, s);
 	return 0;
 }
@@ -71,26 +72,31 @@ static int check_pools(struct api_ctx *ctx, json_t *pools,
 	size_t i;
 
 	if (json_array_size(pools) > IPAM_MAX_POOLS)
-		return bad_input(ctx, "at most %s allocation pools are allowed.",
+		return bad_input(ctx,
+				 "at most %s allocation pools are allowed.",
 				 "64", NULL);
 	sn->n_pools = 0;
-	json_array_foreach (pools, i, pool) {
+	json_array_foreach(pools, i, pool)
+	{
 		struct ipam_pool *p = &sn->pools[sn->n_pools++];
 
 		if (!json_is_object(pool) || json_object_size(pool) != 2 ||
 		    !json_object_get(pool, "start") ||
 		    !json_object_get(pool, "end"))
-			return bad_input(ctx, "an allocation pool must be {\"start\": IP, \"end\": IP}.%s",
-					 "", NULL);
+			return bad_input(
+				ctx,
+				"an allocation pool must be {\"start\": IP, \"end\": IP}.%s",
+				"", NULL);
 		if (parse_host(ctx, sn, "allocation pool start",
 			       json_object_get(pool, "start"), &p->first) < 0 ||
 		    parse_host(ctx, sn, "allocation pool end",
 			       json_object_get(pool, "end"), &p->last) < 0)
 			return -1;
 		if (p->first > p->last)
-			return bad_input(ctx, "the allocation pool %s-%s starts after it ends.",
-					 api_str(pool, "start"),
-					 api_str(pool, "end"));
+			return bad_input(
+				ctx,
+				"the allocation pool %s-%s starts after it ends.",
+				api_str(pool, "start"), api_str(pool, "end"));
 	}
 	qsort(sn->pools, sn->n_pools, sizeof(sn->pools[0]), compare_pools);
 	for (i = 1; i < sn->n_pools; i++) {
@@ -99,8 +105,10 @@ static int check_pools(struct api_ctx *ctx, json_t *pools,
 
 			netaddr_format_ipv4(sn->pools[i - 1].first, a);
 			netaddr_format_ipv4(sn->pools[i].first, b);
-			return bad_input(ctx, "the allocation pools starting at %s and %s overlap.",
-					 a, b);
+			return bad_input(
+				ctx,
+				"the allocation pools starting at %s and %s overlap.",
+				a, b);
 		}
 	}
 	return 0;
@@ -115,15 +123,18 @@ static int check_dns(struct api_ctx *ctx, json_t *list)
 	if (json_array_size(list) > MAX_DNS_NAMESERVERS)
 		return bad_input(ctx, "at most %s DNS nameservers are allowed.",
 				 "5", NULL);
-	json_array_foreach (list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		const char *s = json_string_value(v);
 
 		if (!s || netaddr_parse_ipv4(s, &ip) < 0)
-			return bad_input(ctx, "'%s' is not a valid nameserver.%s",
+			return bad_input(ctx,
+					 "'%s' is not a valid nameserver.%s",
 					 s ? s : "(not a string)", "");
 		for (j = 0; j < i; j++)
 			if (json_equal(v, json_array_get(list, j)))
-				return bad_input(ctx, "duplicate nameserver '%s'.%s",
+				return bad_input(ctx,
+						 "duplicate nameserver '%s'.%s",
 						 s, "");
 	}
 	return 0;
@@ -137,7 +148,8 @@ static int check_routes(struct api_ctx *ctx, json_t *list)
 	if (json_array_size(list) > MAX_HOST_ROUTES)
 		return bad_input(ctx, "at most %s host routes are allowed.",
 				 "20", NULL);
-	json_array_foreach (list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		const char *dest = api_str(v, "destination");
 		const char *hop = api_str(v, "nexthop");
 		uint32_t a;
@@ -145,18 +157,25 @@ static int check_routes(struct api_ctx *ctx, json_t *list)
 
 		if (!json_is_object(v) || json_object_size(v) != 2 || !dest ||
 		    !hop)
-			return bad_input(ctx, "a host route must be {\"destination\": CIDR, \"nexthop\": IP}.%s",
-					 "", NULL);
+			return bad_input(
+				ctx,
+				"a host route must be {\"destination\": CIDR, \"nexthop\": IP}.%s",
+				"", NULL);
 		if (netaddr_parse_cidr4(dest, true, &a, &plen) < 0)
-			return bad_input(ctx, "'%s' is not a valid host route destination.%s",
-					 dest, "");
+			return bad_input(
+				ctx,
+				"'%s' is not a valid host route destination.%s",
+				dest, "");
 		if (netaddr_parse_ipv4(hop, &a) < 0)
-			return bad_input(ctx, "'%s' is not a valid host route nexthop.%s",
-					 hop, "");
+			return bad_input(
+				ctx,
+				"'%s' is not a valid host route nexthop.%s",
+				hop, "");
 		for (j = 0; j < i; j++)
 			if (json_equal(v, json_array_get(list, j)))
-				return bad_input(ctx, "duplicate host route to %s.%s",
-						 dest, "");
+				return bad_input(
+					ctx, "duplicate host route to %s.%s",
+					dest, "");
 	}
 	return 0;
 }
@@ -183,8 +202,10 @@ static int check_subnet(struct api_ctx *ctx, json_t *obj,
 		netaddr_format_ipv4(sn->net & netaddr_mask(sn->prefix), net);
 		snprintf(suggestion, sizeof(suggestion), "%s/%d", net,
 			 sn->prefix);
-		return bad_input(ctx, "'%s' isn't a recognized IP subnet cidr, '%s' is recommended.",
-				 cidr, suggestion);
+		return bad_input(
+			ctx,
+			"'%s' isn't a recognized IP subnet cidr, '%s' is recommended.",
+			cidr, suggestion);
 	}
 	if (!gw) {
 		uint32_t first, last;
@@ -197,7 +218,8 @@ static int check_subnet(struct api_ctx *ctx, json_t *obj,
 			char buf[NETADDR_IPV4_STRLEN];
 
 			netaddr_format_ipv4(first, buf);
-			json_object_set_new(obj, "gateway_ip", json_string(buf));
+			json_object_set_new(obj, "gateway_ip",
+					    json_string(buf));
 		} else {
 			sn->has_gateway = false;
 		}
@@ -211,9 +233,11 @@ static int check_subnet(struct api_ctx *ctx, json_t *obj,
 		if (check_pools(ctx, pools, sn) < 0)
 			return -1;
 		if (sn->has_gateway && ipam_in_pools(sn, sn->gateway))
-			return api_fail(&ctx->err, 409, "GatewayConflictWithAllocationPools",
-					"Gateway ip %s conflicts with allocation pool",
-					api_str(obj, "gateway_ip"));
+			return api_fail(
+				&ctx->err, 409,
+				"GatewayConflictWithAllocationPools",
+				"Gateway ip %s conflicts with allocation pool",
+				api_str(obj, "gateway_ip"));
 	} else {
 		ipam_default_pools(sn);
 	}
@@ -241,7 +265,8 @@ static int find_overlap(json_t *subnet, void *data)
 
 	if (!strcmp(api_str(subnet, "id"), oc->self))
 		return 0;
-	if (netaddr_parse_cidr4(api_str(subnet, "cidr"), true, &net, &prefix) < 0)
+	if (netaddr_parse_cidr4(api_str(subnet, "cidr"), true, &net, &prefix) <
+	    0)
 		return 0;
 	if (netaddr_prefixes_overlap(net, prefix, oc->net, oc->prefix)) {
 		snprintf(oc->other_buf, 64, "%s", api_str(subnet, "cidr"));
@@ -253,7 +278,8 @@ static int find_overlap(json_t *subnet, void *data)
 static int subnet_create(struct api_ctx *ctx, json_t *obj)
 {
 	const char *network_id = api_str(obj, "network_id");
-	json_int_t version = json_integer_value(json_object_get(obj, "ip_version"));
+	json_int_t version =
+		json_integer_value(json_object_get(obj, "ip_version"));
 	char other[64] = "";
 	struct ipam_subnet sn;
 	struct overlap_check oc;
@@ -266,24 +292,31 @@ static int subnet_create(struct api_ctx *ctx, json_t *obj)
 		return -1;
 	if (!api_owns(ctx, network)) {
 		json_decref(network);
-		return api_fail(&ctx->err, 403, "PolicyNotAuthorized",
-				"(rule:create_subnet) is disallowed by policy: only the network's owner may add subnets");
+		return api_fail(
+			&ctx->err, 403, "PolicyNotAuthorized",
+			"(rule:create_subnet) is disallowed by policy: only the network's owner may add subnets");
 	}
 	if (version == 6)
-		r = bad_input(ctx, "IPv6 subnets are not supported by weft yet.%s",
+		r = bad_input(ctx,
+			      "IPv6 subnets are not supported by weft yet.%s",
 			      "", NULL);
 	else if (version != 4)
-		r = api_fail(&ctx->err, 400, "HTTPBadRequest",
-			     "Invalid input for ip_version. Reason: %" JSON_INTEGER_FORMAT
-			     " is not in [4, 6].",
-			     version);
+		r = api_fail(
+			&ctx->err, 400, "HTTPBadRequest",
+			"Invalid input for ip_version. Reason: %" JSON_INTEGER_FORMAT
+			" is not in [4, 6].",
+			version);
 	else if (!json_is_null(json_object_get(obj, "subnetpool_id")))
-		r = bad_input(ctx, "subnet pools are not supported by weft; give a cidr.%s",
-			      "", NULL);
+		r = bad_input(
+			ctx,
+			"subnet pools are not supported by weft; give a cidr.%s",
+			"", NULL);
 	else if (!json_is_null(json_object_get(obj, "ipv6_ra_mode")) ||
 		 !json_is_null(json_object_get(obj, "ipv6_address_mode")))
-		r = bad_input(ctx, "ipv6_ra_mode and ipv6_address_mode apply to IPv6 subnets only.%s",
-			      "", NULL);
+		r = bad_input(
+			ctx,
+			"ipv6_ra_mode and ipv6_address_mode apply to IPv6 subnets only.%s",
+			"", NULL);
 	else
 		r = check_subnet(ctx, obj, &sn);
 	if (r < 0)
@@ -293,9 +326,10 @@ static int subnet_create(struct api_ctx *ctx, json_t *obj)
 				     NULL, other };
 	r = store_list(ctx->store, &q, find_overlap, &oc);
 	if (r > 0) {
-		r = api_fail(&ctx->err, 400, "InvalidInput",
-			     "Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet (%s).",
-			     api_str(obj, "cidr"), network_id, other);
+		r = api_fail(
+			&ctx->err, 400, "InvalidInput",
+			"Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet (%s).",
+			api_str(obj, "cidr"), network_id, other);
 		goto out;
 	}
 	if (r < 0) {
@@ -325,9 +359,10 @@ static int subnet_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 	    !json_equal(gw, json_object_get(old, "gateway_ip")) &&
 	    store_ip_owner(ctx->store, sn.id, sn.gateway, owner,
 			   sizeof(owner)) == 0)
-		return api_fail(&ctx->err, 409, "GatewayIpInUse",
-				"Current gateway ip %s already in use by port %s. Unable to update.",
-				json_string_value(gw), owner);
+		return api_fail(
+			&ctx->err, 409, "GatewayIpInUse",
+			"Current gateway ip %s already in use by port %s. Unable to update.",
+			json_string_value(gw), owner);
 	return 0;
 }
 
@@ -343,14 +378,16 @@ static int subnet_remove(struct api_ctx *ctx, json_t *obj)
 		return api_fail(&ctx->err, 500, "HTTPInternalServerError",
 				"The store failed to count allocations");
 	if (used > 0)
-		return api_fail(&ctx->err, 409, "SubnetInUse",
-				"Unable to complete operation on subnet %s: One or more ports have an IP allocation from this subnet.",
-				id);
+		return api_fail(
+			&ctx->err, 409, "SubnetInUse",
+			"Unable to complete operation on subnet %s: One or more ports have an IP allocation from this subnet.",
+			id);
 	network = store_get(ctx->store, "network", api_str(obj, "network_id"));
 	if (!network)
 		return 0;
 	subnets = json_object_get(network, "subnets");
-	json_array_foreach (subnets, i, v) {
+	json_array_foreach(subnets, i, v)
+	{
 		if (!strcmp(json_string_value(v), id)) {
 			json_array_remove(subnets, i);
 			break;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "api.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,14 +38,19 @@ static const struct {
 	{ "agent", "agent", "The agent management extension." },
 	{ "allowed-address-pairs", "Allowed Address Pairs",
 	  "Provides allowed address pairs" },
-	{ "binding", "Port Binding", "Expose port bindings of a virtual port to external application" },
+	{ "binding", "Port Binding",
+	  "Expose port bindings of a virtual port to external application" },
 	{ "filter-validation", "Filter parameters validation",
 	  "Provides validation on filter parameters." },
-	{ "pagination", "Pagination support", "Extension that indicates that pagination is enabled." },
+	{ "pagination", "Pagination support",
+	  "Extension that indicates that pagination is enabled." },
 	{ "port-security", "Port Security", "Provides port security" },
-	{ "project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled." },
-	{ "provider", "Provider Network", "Expose mapping of virtual networks to physical networks" },
-	{ "sorting", "Sorting support", "Extension that indicates that sorting is enabled." },
+	{ "project-id", "project_id field enabled",
+	  "Extension that indicates that project_id field is enabled." },
+	{ "provider", "Provider Network",
+	  "Expose mapping of virtual networks to physical networks" },
+	{ "sorting", "Sorting support",
+	  "Extension that indicates that sorting is enabled." },
 	{ "standard-attr-description", "standard-attr-description",
 	  "Extension to add descriptions to standard attributes" },
 	{ "standard-attr-revisions", "Resource revision numbers",
@@ -94,8 +100,8 @@ bool api_owns(struct api_ctx *ctx, json_t *obj)
 {
 	const char *project = api_str(obj, "project_id");
 
-	return ctx->is_admin ||
-	       (project && ctx->project_id && !strcmp(project, ctx->project_id));
+	return ctx->is_admin || (project && ctx->project_id &&
+				 !strcmp(project, ctx->project_id));
 }
 
 static bool visible(struct api_ctx *ctx, const struct api_resource *res,
@@ -146,8 +152,7 @@ static const char *parent_of(const struct api_resource *res, json_t *obj)
 	return res->parent_attr ? api_str(obj, res->parent_attr) : NULL;
 }
 
-static int put(struct api_ctx *ctx, const struct api_resource *res,
-	       json_t *obj)
+static int put(struct api_ctx *ctx, const struct api_resource *res, json_t *obj)
 {
 	int r = store_put(ctx->store, res->member, parent_of(res, obj),
 			  res->shared ? res->shared(obj) : false, obj);
@@ -158,10 +163,10 @@ static int put(struct api_ctx *ctx, const struct api_resource *res,
 	return 0;
 }
 
-int api_touch(struct api_ctx *ctx, const struct api_resource *res,
-	      json_t *obj)
+int api_touch(struct api_ctx *ctx, const struct api_resource *res, json_t *obj)
 {
-	json_int_t rev = json_integer_value(json_object_get(obj, "revision_number"));
+	json_int_t rev =
+		json_integer_value(json_object_get(obj, "revision_number"));
 
 	json_object_set_new(obj, "revision_number", json_integer(rev + 1));
 	json_object_set_new(obj, "updated_at", json_string(ctx->now));
@@ -202,8 +207,7 @@ static const char *type_name(enum api_type type)
 }
 
 /* Checks the type of one attribute value. */
-static int check_type(struct api_ctx *ctx, const struct api_attr *a,
-		      json_t *v)
+static int check_type(struct api_ctx *ctx, const struct api_attr *a, json_t *v)
 {
 	bool ok;
 
@@ -213,12 +217,14 @@ static int check_type(struct api_ctx *ctx, const struct api_attr *a,
 		switch (a->type) {
 		case API_T_STRING:
 			ok = json_is_string(v);
-			if (ok && json_string_length(v) >
-					  (size_t)(a->max_len ? a->max_len : 255))
-				return api_fail(&ctx->err, 400, "HTTPBadRequest",
-						"Invalid input for %s. Reason: '%s' exceeds maximum length of %d.",
-						a->name, json_string_value(v),
-						a->max_len ? a->max_len : 255);
+			if (ok &&
+			    json_string_length(v) >
+				    (size_t)(a->max_len ? a->max_len : 255))
+				return api_fail(
+					&ctx->err, 400, "HTTPBadRequest",
+					"Invalid input for %s. Reason: '%s' exceeds maximum length of %d.",
+					a->name, json_string_value(v),
+					a->max_len ? a->max_len : 255);
 			break;
 		case API_T_BOOL:
 			ok = json_is_boolean(v);
@@ -236,9 +242,10 @@ static int check_type(struct api_ctx *ctx, const struct api_attr *a,
 	}
 	if (!ok) {
 		char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-		int r = api_fail(&ctx->err, 400, "HTTPBadRequest",
-				 "Invalid input for %s. Reason: '%s' is not %s.",
-				 a->name, text ? text : "?", type_name(a->type));
+		int r = api_fail(
+			&ctx->err, 400, "HTTPBadRequest",
+			"Invalid input for %s. Reason: '%s' is not %s.",
+			a->name, text ? text : "?", type_name(a->type));
 
 		free(text);
 		return r;
@@ -259,10 +266,12 @@ static int check_attrs(struct api_ctx *ctx, const struct api_resource *res,
 	json_t *v;
 
 	if (!json_is_object(in))
-		return api_fail(&ctx->err, 400, "HTTPBadRequest",
-				"The %s in the request body must be a dictionary.",
-				res->member);
-	json_object_foreach (in, key, v) {
+		return api_fail(
+			&ctx->err, 400, "HTTPBadRequest",
+			"The %s in the request body must be a dictionary.",
+			res->member);
+	json_object_foreach(in, key, v)
+	{
 		if (!find_attr(res, key)) {
 			size_t len = strlen(unknown);
 
@@ -274,7 +283,8 @@ static int check_attrs(struct api_ctx *ctx, const struct api_resource *res,
 		return api_fail(&ctx->err, 400, "HTTPBadRequest",
 				"Unrecognized attribute(s) '%s'", unknown);
 
-	json_object_foreach (in, key, v) {
+	json_object_foreach(in, key, v)
+	{
 		const struct api_attr *a = find_attr(res, key);
 
 		if (creating && !(a->flags & API_POST))
@@ -288,22 +298,23 @@ static int check_attrs(struct api_ctx *ctx, const struct api_resource *res,
 		if (check_type(ctx, a, v) < 0)
 			return -1;
 		if ((a->flags & API_ADMIN) && !ctx->is_admin)
-			return policy_denied(ctx, creating ? "create" : "update",
-					     res, key);
+			return policy_denied(
+				ctx, creating ? "create" : "update", res, key);
 	}
 	if (creating) {
 		for (const struct api_attr *a = res->attrs; a->name; a++)
-			if ((a->flags & API_REQUIRED) && !json_object_get(in, a->name))
-				return api_fail(&ctx->err, 400, "HTTPBadRequest",
-						"Failed to parse request. Required attribute '%s' not specified",
-						a->name);
+			if ((a->flags & API_REQUIRED) &&
+			    !json_object_get(in, a->name))
+				return api_fail(
+					&ctx->err, 400, "HTTPBadRequest",
+					"Failed to parse request. Required attribute '%s' not specified",
+					a->name);
 	}
 	return 0;
 }
 
 /* Works out the project of a new resource from the body and the caller. */
-static int creation_project(struct api_ctx *ctx, json_t *in,
-			    const char **ret)
+static int creation_project(struct api_ctx *ctx, json_t *in, const char **ret)
 {
 	const char *project = api_str(in, "project_id");
 	const char *tenant = api_str(in, "tenant_id");
@@ -317,8 +328,9 @@ static int creation_project(struct api_ctx *ctx, json_t *in,
 		return api_fail(&ctx->err, 400, "HTTPBadRequest",
 				"'project_id' must not be empty");
 	if (project && !ctx->is_admin && strcmp(project, ctx->project_id))
-		return api_fail(&ctx->err, 403, "PolicyNotAuthorized",
-				"Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges");
+		return api_fail(
+			&ctx->err, 403, "PolicyNotAuthorized",
+			"Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges");
 	*ret = project ? project : ctx->project_id;
 	return 0;
 }
@@ -348,20 +360,21 @@ static int create_one(struct api_ctx *ctx, const struct api_resource *res,
 		if (v)
 			json_object_set(obj, a->name, v);
 		else if (a->def)
-			json_object_set_new(obj, a->name,
-					    json_loads(a->def, JSON_DECODE_ANY,
-						       NULL));
+			json_object_set_new(
+				obj, a->name,
+				json_loads(a->def, JSON_DECODE_ANY, NULL));
 	}
 	json_object_set_new(obj, "description",
-			    json_string(api_str(in, "description")
-						? api_str(in, "description")
-						: ""));
+			    json_string(api_str(in, "description") ?
+						api_str(in, "description") :
+						""));
 	json_object_set_new(obj, "tags", json_array());
 	json_object_set_new(obj, "revision_number", json_integer(1));
 	json_object_set_new(obj, "created_at", json_string(ctx->now));
 	json_object_set_new(obj, "updated_at", json_string(ctx->now));
 
-	if ((res->create && res->create(ctx, obj) < 0) || put(ctx, res, obj) < 0) {
+	if ((res->create && res->create(ctx, obj) < 0) ||
+	    put(ctx, res, obj) < 0) {
 		json_decref(obj);
 		return -1;
 	}
@@ -406,7 +419,8 @@ static json_t *project_fields(json_t *obj, json_t *fields)
 	if (!fields || !json_array_size(fields))
 		return json_incref(obj);
 	out = json_object();
-	json_array_foreach (fields, i, f) {
+	json_array_foreach(fields, i, f)
+	{
 		json_t *v = json_object_get(obj, json_string_value(f));
 
 		if (v)
@@ -425,9 +439,10 @@ static int handle_create(struct api_ctx *ctx, const struct api_resource *res,
 	int failed = 0;
 
 	if (!res->allow_create)
-		return api_fail(&ctx->err, 405, "HTTPMethodNotAllowed",
-				"Creating %s is not allowed: they register themselves.",
-				res->collection);
+		return api_fail(
+			&ctx->err, 405, "HTTPMethodNotAllowed",
+			"Creating %s is not allowed: they register themselves.",
+			res->collection);
 	if (res->admin_only && !ctx->is_admin)
 		return policy_denied(ctx, "create", res, NULL);
 	if (!json_is_object(body) || json_object_size(body) != 1 ||
@@ -436,15 +451,17 @@ static int handle_create(struct api_ctx *ctx, const struct api_resource *res,
 				"Unable to find '%s' in request body",
 				res->member);
 	if (many && (!json_is_array(many) || !json_array_size(many)))
-		return api_fail(&ctx->err, 400, "HTTPBadRequest",
-				"Bulk request body '%s' must be a non-empty list",
-				res->collection);
+		return api_fail(
+			&ctx->err, 400, "HTTPBadRequest",
+			"Bulk request body '%s' must be a non-empty list",
+			res->collection);
 
 	if (begin(ctx) < 0)
 		return -1;
 	items = one ? json_pack("[O]", one) : json_incref(many);
 	out = json_array();
-	json_array_foreach (items, i, item) {
+	json_array_foreach(items, i, item)
+	{
 		json_t *obj;
 
 		if (create_one(ctx, res, item, &obj) < 0) {
@@ -569,11 +586,11 @@ static bool value_matches(json_t *v, const char *want)
 		return !strcmp(buf, want);
 	}
 	case JSON_NULL:
-		return !want[0] || !strcmp(want, "None") || !strcmp(want, "null");
+		return !want[0] || !strcmp(want, "None") ||
+		       !strcmp(want, "null");
 	case JSON_ARRAY:
-		json_array_foreach (v, i, e)
-			if (value_matches(e, want))
-				return true;
+		json_array_foreach(v, i,
+				   e) if (value_matches(e, want)) return true;
 		return false;
 	case JSON_OBJECT: {
 		/* A dictionary in a list, e.g. a fixed IP: "key=value". */
@@ -607,15 +624,16 @@ static int list_one(json_t *doc, void *data)
 
 	if (!visible(st->ctx, st->res, doc))
 		return 0;
-	json_object_foreach (st->filters, key, values) {
+	json_object_foreach(st->filters, key, values)
+	{
 		json_t *v = json_object_get(doc, key), *want;
 		bool match = false;
 		size_t i;
 
 		if (!v)
 			return 0;
-		json_array_foreach (values, i, want)
-			match = match || value_matches(v, json_string_value(want));
+		json_array_foreach(values, i, want) match =
+			match || value_matches(v, json_string_value(want));
 		if (!match)
 			return 0;
 	}
@@ -655,9 +673,10 @@ static int sort_list(struct api_ctx *ctx, const struct api_resource *res,
 		return api_fail(&ctx->err, 400, "HTTPBadRequest",
 				"%s is invalid attribute for sort_key", key);
 	if (strcmp(dir, "asc") && strcmp(dir, "desc"))
-		return api_fail(&ctx->err, 400, "HTTPBadRequest",
-				"%s is invalid value for sort_dir; use asc or desc",
-				dir);
+		return api_fail(
+			&ctx->err, 400, "HTTPBadRequest",
+			"%s is invalid value for sort_dir; use asc or desc",
+			dir);
 	items = calloc(n ? n : 1, sizeof(*items));
 	for (size_t i = 0; i < n; i++)
 		items[i] = json_incref(json_array_get(list, i));
@@ -674,7 +693,81 @@ static int sort_list(struct api_ctx *ctx, const struct api_resource *res,
 /* The single value of a query key, or NULL. */
 static const char *query_one(json_t *query, const char *key)
 {
-	return json_string_value(json_array_get(json_object_get(query, key), 0));
+	return json_string_value(
+		json_array_get(json_object_get(query, key), 0));
+}
+
+/* Checks that filter values can be compared with the attribute's type. */
+static int check_filter(struct api_ctx *ctx, const struct api_attr *a,
+			json_t *values)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(values, i, v)
+	{
+		const char *text = json_string_value(v);
+		bool ok = true;
+
+		if (a->type == API_T_BOOL) {
+			ok = !strcasecmp(text, "true") ||
+			     !strcasecmp(text, "false") || !strcmp(text, "1") ||
+			     !strcmp(text, "0");
+		} else if (a->type == API_T_INT) {
+			char *end;
+
+			strtoll(text, &end, 10);
+			ok = text[0] && !*end;
+		}
+		if (!ok)
+			return api_fail(
+				&ctx->err, 400, "HTTPBadRequest",
+				"Invalid input for %s filter: '%s' is not %s.",
+				a->name, text, type_name(a->type));
+	}
+	return 0;
+}
+
+/* Appends 'text' to 'buf' percent-encoded, as a URL query needs. */
+static void append_encoded(char *buf, size_t len, const char *text)
+{
+	size_t used = strlen(buf);
+
+	for (; *text && used + 4 < len; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (isalnum(c) || strchr("-_.~", c))
+			buf[used++] = (char)c;
+		else
+			used += (size_t)snprintf(buf + used, len - used,
+						 "%%%02X", c);
+	}
+	buf[used] = '\0';
+}
+
+/* The link to the next page: the same query with a new marker. */
+static void next_link(struct api_ctx *ctx, const struct api_resource *res,
+		      json_t *query, const char *marker, char *buf, size_t len)
+{
+	const char *key;
+	json_t *values, *v;
+	size_t i;
+
+	snprintf(buf, len, "%s/v2.0/%s?", ctx->base_url, res->collection);
+	json_object_foreach(query, key, values)
+	{
+		if (!strcmp(key, "marker"))
+			continue;
+		json_array_foreach(values, i, v)
+		{
+			append_encoded(buf, len, key);
+			strncat(buf, "=", len - strlen(buf) - 1);
+			append_encoded(buf, len, json_string_value(v));
+			strncat(buf, "&", len - strlen(buf) - 1);
+		}
+	}
+	strncat(buf, "marker=", len - strlen(buf) - 1);
+	append_encoded(buf, len, marker);
 }
 
 static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
@@ -694,10 +787,12 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 		r = policy_denied(ctx, "get", res, NULL);
 		goto out;
 	}
-	json_object_foreach (query, key, values) {
-		static const char *const paging[] = { "fields", "limit",
-						      "marker", "sort_key",
-						      "sort_dir", "page_reverse" };
+	json_object_foreach(query, key, values)
+	{
+		static const char *const paging[] = {
+			"fields",   "limit",	"marker",
+			"sort_key", "sort_dir", "page_reverse"
+		};
 		bool is_paging = false;
 
 		for (size_t i = 0; i < sizeof(paging) / sizeof(paging[0]); i++)
@@ -710,6 +805,10 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 				     key);
 			goto out;
 		}
+		if (check_filter(ctx, find_attr(res, key), values) < 0) {
+			r = -1;
+			goto out;
+		}
 		json_object_set(st.filters, key, values);
 	}
 	if (limit_s) {
@@ -717,9 +816,10 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 
 		limit = strtol(limit_s, &end, 10);
 		if (*end || limit < 0) {
-			r = api_fail(&ctx->err, 400, "HTTPBadRequest",
-				     "Limit must be an integer 0 or greater and not '%s'",
-				     limit_s);
+			r = api_fail(
+				&ctx->err, 400, "HTTPBadRequest",
+				"Limit must be an integer 0 or greater and not '%s'",
+				limit_s);
 			goto out;
 		}
 	}
@@ -747,7 +847,8 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 	if (sort_by) {
 		const char *dir = query_one(query, "sort_dir");
 
-		if (sort_list(ctx, res, st.out, sort_by, dir ? dir : "asc") < 0) {
+		if (sort_list(ctx, res, st.out, sort_by, dir ? dir : "asc") <
+		    0) {
 			r = -1;
 			goto out;
 		}
@@ -755,7 +856,8 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 	n = json_array_size(st.out);
 	if (marker) {
 		for (start = 0; start < n; start++)
-			if (!strcmp(api_str(json_array_get(st.out, start), "id"),
+			if (!strcmp(api_str(json_array_get(st.out, start),
+					    "id"),
 				    marker))
 				break;
 		if (start == n) {
@@ -766,22 +868,24 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 	}
 
 	page = json_array();
-	for (size_t i = start; i < n && (!limit || i < start + (size_t)limit); i++)
-		json_array_append_new(page, project_fields(json_array_get(st.out, i),
-							   fields));
+	for (size_t i = start; i < n && (!limit || i < start + (size_t)limit);
+	     i++)
+		json_array_append_new(
+			page,
+			project_fields(json_array_get(st.out, i), fields));
 	*ret = json_pack("{s:o}", res->collection, page);
 	if (limit && start + (size_t)limit < n) {
-		char links_key[64], href[512];
-		json_t *last = json_array_get(st.out, start + (size_t)limit - 1);
+		char links_key[64], href[2048];
+		json_t *last =
+			json_array_get(st.out, start + (size_t)limit - 1);
 
 		snprintf(links_key, sizeof(links_key), "%s_links",
 			 res->collection);
-		snprintf(href, sizeof(href), "%s/v2.0/%s?limit=%ld&marker=%s",
-			 ctx->base_url, res->collection, limit,
-			 api_str(last, "id"));
-		json_object_set_new(*ret, links_key,
-				    json_pack("[{s:s, s:s}]", "rel", "next",
-					      "href", href));
+		next_link(ctx, res, query, api_str(last, "id"), href,
+			  sizeof(href));
+		json_object_set_new(
+			*ret, links_key,
+			json_pack("[{s:s, s:s}]", "rel", "next", "href", href));
 	}
 	r = 200;
 out:
@@ -809,13 +913,11 @@ static json_t *resources_body(struct api_ctx *ctx)
 
 		snprintf(href, sizeof(href), "%s/v2.0/%s", ctx->base_url,
 			 resources[i]->collection);
-		json_array_append_new(list,
-				      json_pack("{s:s, s:s, s:[{s:s, s:s}]}",
-						"name", resources[i]->member,
-						"collection",
-						resources[i]->collection,
-						"links", "href", href, "rel",
-						"self"));
+		json_array_append_new(
+			list, json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "name",
+					resources[i]->member, "collection",
+					resources[i]->collection, "links",
+					"href", href, "rel", "self"));
 	}
 	return json_pack("{s:o}", "resources", list);
 }
@@ -926,16 +1028,17 @@ static int dispatch(struct api_ctx *ctx, const char *method, const char *path,
 	int n = split_path(path, buf, sizeof(buf), segs, 4);
 
 	if (n == 0)
-		return get ? (*ret = versions_body(ctx), 200)
-			   : method_not_allowed(ctx, method);
+		return get ? (*ret = versions_body(ctx), 200) :
+			     method_not_allowed(ctx, method);
 	if (n < 0 || strcmp(segs[0], "v2.0"))
 		goto not_found;
 	if (n == 1)
-		return get ? (*ret = resources_body(ctx), 200)
-			   : method_not_allowed(ctx, method);
+		return get ? (*ret = resources_body(ctx), 200) :
+			     method_not_allowed(ctx, method);
 	if (!strcmp(segs[1], "extensions") && n <= 3)
-		return get ? handle_extensions(ctx, n == 3 ? segs[2] : NULL, ret)
-			   : method_not_allowed(ctx, method);
+		return get ? handle_extensions(ctx, n == 3 ? segs[2] : NULL,
+					       ret) :
+			     method_not_allowed(ctx, method);
 	for (size_t i = 0; i < N_RESOURCES; i++)
 		if (!strcmp(resources[i]->collection, segs[1]))
 			res = resources[i];

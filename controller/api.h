@@ -35,9 +35,9 @@ int api_fail(struct api_error *err, int status, const char *type,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 struct api_config {
-	uint32_t underlay_mtu;	   /* networks may have mtu <= this - 50 */
-	uint8_t base_mac[3];	   /* generated MACs start with these */
-	const char *public_url;	   /* for links; NULL: from the Host header */
+	uint32_t underlay_mtu; /* networks may have mtu <= this - 50 */
+	uint8_t base_mac[3]; /* generated MACs start with these */
+	const char *public_url; /* for links; NULL: from the Host header */
 };
 
 /* One request's context. */
@@ -60,11 +60,11 @@ enum api_type {
 };
 
 /* Attribute flags. */
-#define API_POST (1u << 0)     /* may be given on create */
-#define API_PUT (1u << 1)      /* may be changed by update */
+#define API_POST (1u << 0) /* may be given on create */
+#define API_PUT (1u << 1) /* may be changed by update */
 #define API_REQUIRED (1u << 2) /* must be given on create */
 #define API_NULLABLE (1u << 3) /* null is a valid value */
-#define API_ADMIN (1u << 4)    /* only an admin may set it */
+#define API_ADMIN (1u << 4) /* only an admin may set it */
 
 struct api_attr {
 	const char *name;
@@ -83,14 +83,13 @@ struct api_resource;
  * add_router_interface). */
 struct api_action {
 	const char *name;
-	int (*fn)(struct api_ctx *ctx, json_t *obj, json_t *body,
-		  json_t **ret);
+	int (*fn)(struct api_ctx *ctx, json_t *obj, json_t *body, json_t **ret);
 };
 
 struct api_resource {
-	const char *member;	/* "network": body key and store kind */
+	const char *member; /* "network": body key and store kind */
 	const char *collection; /* "networks": URL and list key */
-	const char *title;	/* "Network": in messages and error types */
+	const char *title; /* "Network": in messages and error types */
 	const struct api_attr *attrs; /* terminated by { NULL } */
 	/* The attribute whose value is stored as the document's parent
 	 * (e.g. "network_id"), or NULL. */
@@ -144,8 +143,7 @@ bool api_owns(struct api_ctx *ctx, json_t *obj);
 /* Stores 'obj' again after a hook changed it as a side effect of another
  * request (e.g. a network's subnet list): bumps revision_number and
  * updated_at. */
-int api_touch(struct api_ctx *ctx, const struct api_resource *res,
-	      json_t *obj);
+int api_touch(struct api_ctx *ctx, const struct api_resource *res, json_t *obj);
 
 /* Attribute accessors that tolerate absence. */
 const char *api_str(json_t *obj, const char *name);

@@ -58,10 +58,12 @@ int auth_load(const char *path, struct auth **ret, char *errmsg,
 			   extra);
 		if (n <= 0 || token[0] == '#')
 			continue;
-		if (n != 3 || (strcmp(role, "admin") && strcmp(role, "member"))) {
-			snprintf(errmsg, errmsg_len,
-				 "%s:%d: expected 'TOKEN PROJECT_ID admin|member'",
-				 path, lineno);
+		if (n != 3 ||
+		    (strcmp(role, "admin") && strcmp(role, "member"))) {
+			snprintf(
+				errmsg, errmsg_len,
+				"%s:%d: expected 'TOKEN PROJECT_ID admin|member'",
+				path, lineno);
 			r = -EINVAL;
 			break;
 		}
@@ -71,9 +73,9 @@ int auth_load(const char *path, struct auth **ret, char *errmsg,
 			break;
 		}
 		a->tokens = grown;
-		a->tokens[a->n] = (struct auth_token){
-			strdup(token), strdup(project), !strcmp(role, "admin")
-		};
+		a->tokens[a->n] =
+			(struct auth_token){ strdup(token), strdup(project),
+					     !strcmp(role, "admin") };
 		a->n++;
 	}
 	fclose(f);

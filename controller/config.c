@@ -160,7 +160,8 @@ int config_load(struct config *c, const char *path, char *errmsg,
 			break;
 		}
 		*eq = '\0';
-		if (config_set(c, trim(s), trim(eq + 1), msg, sizeof(msg)) < 0) {
+		if (config_set(c, trim(s), trim(eq + 1), msg, sizeof(msg)) <
+		    0) {
 			snprintf(errmsg, errmsg_len, "%s:%d: %s", path, lineno,
 				 msg);
 			r = -EINVAL;

@@ -12,16 +12,16 @@
  */
 
 struct config {
-	char *listen;		/* ADDR:PORT of the API */
-	char *db;		/* SQLite file */
-	char *auth;		/* "noauth" or "token" */
-	char *token_file;	/* for auth = token */
-	char *default_project;	/* noauth: project when none is given */
-	size_t max_body_size;	/* bytes */
-	uint32_t underlay_mtu;	/* networks get underlay_mtu - 50 */
-	char *synchronous;	/* "full" or "normal" */
-	char *log_level;	/* err, warn, info, debug */
-	char *base_mac;		/* "fa:16:3e": the first 3 bytes of MACs */
+	char *listen; /* ADDR:PORT of the API */
+	char *db; /* SQLite file */
+	char *auth; /* "noauth" or "token" */
+	char *token_file; /* for auth = token */
+	char *default_project; /* noauth: project when none is given */
+	size_t max_body_size; /* bytes */
+	uint32_t underlay_mtu; /* networks get underlay_mtu - 50 */
+	char *synchronous; /* "full" or "normal" */
+	char *log_level; /* err, warn, info, debug */
+	char *base_mac; /* "fa:16:3e": the first 3 bytes of MACs */
 };
 
 #define CONFIG_DEFAULT_PATH "/etc/weft/weftd.conf"

@@ -6,8 +6,7 @@
 
 #include "netaddr.h"
 
-void ipam_host_range(uint32_t net, int prefix, uint32_t *first,
-		     uint32_t *last)
+void ipam_host_range(uint32_t net, int prefix, uint32_t *first, uint32_t *last)
 {
 	uint32_t mask = netaddr_mask(prefix);
 
@@ -45,8 +44,9 @@ int ipam_subnet_parse(json_t *subnet, struct ipam_subnet *ret)
 	size_t i;
 
 	sn.id = json_string_value(json_object_get(subnet, "id"));
-	if (netaddr_parse_cidr4(json_string_value(json_object_get(subnet, "cidr")),
-				true, &sn.net, &sn.prefix) < 0)
+	if (netaddr_parse_cidr4(
+		    json_string_value(json_object_get(subnet, "cidr")), true,
+		    &sn.net, &sn.prefix) < 0)
 		return -EINVAL;
 	gw = json_string_value(json_object_get(subnet, "gateway_ip"));
 	if (gw) {
@@ -57,13 +57,16 @@ int ipam_subnet_parse(json_t *subnet, struct ipam_subnet *ret)
 	pools = json_object_get(subnet, "allocation_pools");
 	if (json_array_size(pools) > IPAM_MAX_POOLS)
 		return -EINVAL;
-	json_array_foreach (pools, i, pool) {
+	json_array_foreach(pools, i, pool)
+	{
 		struct ipam_pool *p = &sn.pools[sn.n_pools++];
 
-		if (netaddr_parse_ipv4(json_string_value(json_object_get(pool, "start")),
-				       &p->first) < 0 ||
-		    netaddr_parse_ipv4(json_string_value(json_object_get(pool, "end")),
-				       &p->last) < 0)
+		if (netaddr_parse_ipv4(
+			    json_string_value(json_object_get(pool, "start")),
+			    &p->first) < 0 ||
+		    netaddr_parse_ipv4(
+			    json_string_value(json_object_get(pool, "end")),
+			    &p->last) < 0)
 			return -EINVAL;
 	}
 	*ret = sn;
@@ -79,8 +82,8 @@ json_t *ipam_pools_to_json(const struct ipam_subnet *sn)
 
 		netaddr_format_ipv4(sn->pools[i].first, a);
 		netaddr_format_ipv4(sn->pools[i].last, b);
-		json_array_append_new(list, json_pack("{s:s, s:s}", "start", a,
-						      "end", b));
+		json_array_append_new(
+			list, json_pack("{s:s, s:s}", "start", a, "end", b));
 	}
 	return list;
 }

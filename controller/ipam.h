@@ -44,8 +44,7 @@ int ipam_subnet_parse(json_t *subnet, struct ipam_subnet *ret);
 
 /* The lowest and highest addresses a port may hold in 'net'/'prefix': the
  * network and broadcast addresses are excluded for prefixes up to /30. */
-void ipam_host_range(uint32_t net, int prefix, uint32_t *first,
-		     uint32_t *last);
+void ipam_host_range(uint32_t net, int prefix, uint32_t *first, uint32_t *last);
 
 /* Computes the default pools: the host range less the gateway. */
 void ipam_default_pools(struct ipam_subnet *sn);

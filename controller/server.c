@@ -69,6 +69,8 @@ static const char *method_name(enum evhttp_cmd_type cmd)
 		return "HEAD";
 	case EVHTTP_REQ_PATCH:
 		return "PATCH";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
 	default:
 		return "OTHER";
 	}
@@ -83,14 +85,22 @@ static json_t *parse_query(const char *query)
 
 	if (!query || evhttp_parse_query_str(query, &params) < 0)
 		return out;
-	TAILQ_FOREACH (kv, &params, next) {
-		json_t *list = json_object_get(out, kv->key);
+	TAILQ_FOREACH(kv, &params, next)
+	{
+		/* libevent decodes the values but not the keys (which may
+		 * carry "%3A", as in "provider%3Asegmentation_id"). */
+		char *key = evhttp_uridecode(kv->key, 1, NULL);
+		json_t *list;
 
+		if (!key)
+			continue;
+		list = json_object_get(out, key);
 		if (!list) {
 			list = json_array();
-			json_object_set_new(out, kv->key, list);
+			json_object_set_new(out, key, list);
 		}
 		json_array_append_new(list, json_string(kv->value));
+		free(key);
 	}
 	evhttp_clear_headers(&params);
 	return out;
@@ -173,9 +183,9 @@ static int authenticate(struct server *srv, struct evhttp_request *req,
 	if (!srv->opts.token_auth) {
 		const char *project = evhttp_find_header(in, "X-Project-Id");
 
-		ctx->project_id = project && project[0]
-					  ? project
-					  : srv->opts.default_project;
+		ctx->project_id = project && project[0] ?
+					  project :
+					  srv->opts.default_project;
 		ctx->is_admin = true;
 		return 0;
 	}
@@ -187,10 +197,11 @@ static int authenticate(struct server *srv, struct evhttp_request *req,
 	}
 	token = evhttp_find_header(in, "X-Auth-Token");
 	if (!token || auth_lookup(srv->auth, token, &id) < 0)
-		return fail_body(&err, 401, "HTTPUnauthorized",
-				 token ? "The request you have made requires authentication: the token is not valid."
-				       : "The request you have made requires authentication: send X-Auth-Token.",
-				 err_body);
+		return fail_body(
+			&err, 401, "HTTPUnauthorized",
+			token ? "The request you have made requires authentication: the token is not valid." :
+				"The request you have made requires authentication: send X-Auth-Token.",
+			err_body);
 	ctx->project_id = id.project_id;
 	ctx->is_admin = id.is_admin;
 	return 0;
@@ -201,8 +212,8 @@ static void handle_request(struct evhttp_request *req, void *arg)
 	struct server *srv = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *method = method_name(evhttp_request_get_command(req));
-	const char *host = evhttp_find_header(evhttp_request_get_input_headers(req),
-					      "Host");
+	const char *host = evhttp_find_header(
+		evhttp_request_get_input_headers(req), "Host");
 	struct api_ctx ctx = { .store = srv->store, .cfg = srv->opts.api };
 	char request_id[48], base_url[300], uuid[37];
 	struct timespec t0, t1;
@@ -222,9 +233,9 @@ static void handle_request(struct evhttp_request *req, void *arg)
 		 host ? host : srv->opts.listen);
 	ctx.base_url = base_url;
 
-	path = evhttp_uridecode(evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri)
-							 : "/",
-				0, NULL);
+	path = evhttp_uridecode(
+		evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri) : "/", 0,
+		NULL);
 	query = parse_query(evhttp_uri_get_query(uri));
 
 	status = authenticate(srv, req, path, &ctx, &out);
@@ -258,15 +269,16 @@ int server_new(struct event_base *base, const struct server_options *opts,
 	long port;
 
 	if (!colon || (size_t)(colon - opts->listen) >= sizeof(addr)) {
-		snprintf(errmsg, errmsg_len, "listen address '%s' is not ADDR:PORT",
-			 opts->listen);
+		snprintf(errmsg, errmsg_len,
+			 "listen address '%s' is not ADDR:PORT", opts->listen);
 		return -EINVAL;
 	}
 	memcpy(addr, opts->listen, (size_t)(colon - opts->listen));
 	addr[colon - opts->listen] = '\0';
 	port = strtol(colon + 1, &end, 10);
 	if (*end || port < 0 || port > 65535) {
-		snprintf(errmsg, errmsg_len, "invalid port in '%s'", opts->listen);
+		snprintf(errmsg, errmsg_len, "invalid port in '%s'",
+			 opts->listen);
 		return -EINVAL;
 	}
 
@@ -281,12 +293,13 @@ int server_new(struct event_base *base, const struct server_options *opts,
 		free(srv);
 		return -ENOMEM;
 	}
-	evhttp_set_max_body_size(srv->http, (ev_ssize_t)(opts->max_body_size *
-							 HARD_BODY_LIMIT_FACTOR));
-	evhttp_set_allowed_methods(srv->http,
-				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-					   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-					   EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(
+		srv->http,
+		(ev_ssize_t)(opts->max_body_size * HARD_BODY_LIMIT_FACTOR));
+	evhttp_set_allowed_methods(
+		srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+				   EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(srv->http, handle_request, srv);
 	if (evhttp_bind_socket(srv->http, addr[0] == '[' ? addr : addr,
 			       (ev_uint16_t)port) < 0) {

@@ -75,13 +75,15 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_SET_REVISION] = "UPDATE meta SET value = ?1 WHERE key = 'revision'",
-	[STMT_PUT] = "INSERT INTO resources"
-		     " (kind, id, project_id, parent_id, shared, revision, body)"
-		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-		     " ON CONFLICT (kind, id) DO UPDATE SET"
-		     " project_id = ?3, parent_id = ?4, shared = ?5,"
-		     " revision = ?6, body = ?7",
+	[STMT_SET_REVISION] =
+		"UPDATE meta SET value = ?1 WHERE key = 'revision'",
+	[STMT_PUT] =
+		"INSERT INTO resources"
+		" (kind, id, project_id, parent_id, shared, revision, body)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+		" ON CONFLICT (kind, id) DO UPDATE SET"
+		" project_id = ?3, parent_id = ?4, shared = ?5,"
+		" revision = ?6, body = ?7",
 	[STMT_DELETE] = "DELETE FROM resources WHERE kind = ?1 AND id = ?2",
 	[STMT_GET] = "SELECT body FROM resources WHERE kind = ?1 AND id = ?2",
 	[STMT_COUNT_CHILDREN] = "SELECT count(*) FROM resources"
@@ -89,7 +91,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_LOG_CHANGE] = "INSERT INTO changes (revision, kind, id, op)"
 			    " VALUES (?1, ?2, ?3, ?4)",
 	[STMT_VNI_LAST] = "SELECT value FROM meta WHERE key = 'vni_last'",
-	[STMT_VNI_SET_LAST] = "UPDATE meta SET value = ?1 WHERE key = 'vni_last'",
+	[STMT_VNI_SET_LAST] =
+		"UPDATE meta SET value = ?1 WHERE key = 'vni_last'",
 	/* The first free VNI at or after ?1: either ?1 itself or the value
 	 * after a taken VNI whose successor is free. */
 	[STMT_VNI_FIND_FREE] =
@@ -125,7 +128,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_COUNT];
-	uint64_t revision;     /* last committed */
+	uint64_t revision; /* last committed */
 	uint64_t txn_revision; /* taken by the open transaction, 0 if none */
 	bool in_txn;
 };
@@ -203,9 +206,10 @@ static int migrate(struct store *s, char *errmsg, size_t errmsg_len)
 	sqlite3_finalize(st);
 
 	if (version > target) {
-		snprintf(errmsg, errmsg_len,
-			 "database schema version %d is newer than this weftd (%d)",
-			 version, target);
+		snprintf(
+			errmsg, errmsg_len,
+			"database schema version %d is newer than this weftd (%d)",
+			version, target);
 		return -EPROTO;
 	}
 	for (; version < target; version++) {
@@ -215,7 +219,8 @@ static int migrate(struct store *s, char *errmsg, size_t errmsg_len)
 			goto fail_msg;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 version + 1);
-		if (sqlite3_exec(s->db, migrations[version], NULL, NULL, &msg) ||
+		if (sqlite3_exec(s->db, migrations[version], NULL, NULL,
+				 &msg) ||
 		    sqlite3_exec(s->db, sql, NULL, NULL, &msg) ||
 		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg)) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -256,8 +261,8 @@ int store_open(const char *path, const struct store_options *opts,
 	       struct store **ret, char *errmsg, size_t errmsg_len)
 {
 	struct store *s;
-	const char *sync = opts && opts->synchronous ? opts->synchronous
-						       : "full";
+	const char *sync =
+		opts && opts->synchronous ? opts->synchronous : "full";
 	char pragmas[256];
 	char dummy[1];
 	int r;
@@ -491,10 +496,11 @@ int store_list(struct store *s, const struct store_query *q, store_list_fn fn,
 	/* Built from fixed fragments only; values are bound. */
 	snprintf(sql, sizeof(sql),
 		 "SELECT body FROM resources WHERE kind = ?%s%s ORDER BY seq",
-		 q->project_id ? (q->include_shared
-					  ? " AND (project_id = ? OR shared = 1)"
-					  : " AND project_id = ?")
-			       : "",
+		 q->project_id ?
+			 (q->include_shared ?
+				  " AND (project_id = ? OR shared = 1)" :
+				  " AND project_id = ?") :
+			 "",
 		 q->parent_id ? " AND parent_id = ?" : "");
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc)
@@ -626,8 +632,7 @@ int store_mac_claim(struct store *s, const char *network_id, const char *mac,
 	return stmt_exec(st);
 }
 
-int store_mac_release(struct store *s, const char *network_id,
-		      const char *mac)
+int store_mac_release(struct store *s, const char *network_id, const char *mac)
 {
 	sqlite3_stmt *st = stmt_get(s, STMT_MAC_RELEASE);
 

@@ -88,16 +88,14 @@ int store_count_children(struct store *s, const char *kind,
 /* VNIs: a 24-bit id per network. store_vni_allocate() takes the next free
  * value after the last one handed out (so a freed VNI is reused as late as
  * possible); store_vni_claim() takes a given one, -EEXIST when in use. */
-int store_vni_allocate(struct store *s, const char *network_id,
-		       uint32_t *ret);
+int store_vni_allocate(struct store *s, const char *network_id, uint32_t *ret);
 int store_vni_claim(struct store *s, const char *network_id, uint32_t vni);
 int store_vni_release(struct store *s, const char *network_id);
 
 /* MAC addresses, unique per network. -EEXIST when taken. */
 int store_mac_claim(struct store *s, const char *network_id, const char *mac,
 		    const char *port_id);
-int store_mac_release(struct store *s, const char *network_id,
-		      const char *mac);
+int store_mac_release(struct store *s, const char *network_id, const char *mac);
 
 /* IP allocations, unique per subnet. store_ip_claim() returns -EEXIST when
  * the address is taken. */

@@ -46,7 +46,8 @@ static void usage(FILE *f)
 		"\n"
 		"Options (each may also be set in the config file as 'key = value',\n"
 		"with the long option's name; the command line wins):\n"
-		"  -c, --config FILE          config file (default " CONFIG_DEFAULT_PATH ",\n"
+		"  -c, --config FILE          config file (default " CONFIG_DEFAULT_PATH
+		",\n"
 		"                             read when it exists)\n"
 		"  -l, --listen ADDR:PORT     API address (default 127.0.0.1:9696)\n"
 		"  -d, --db PATH              SQLite store (default /var/lib/weft/weft.db)\n"
@@ -128,7 +129,8 @@ int main(int argc, char **argv)
 			ret = 0;
 			goto out;
 		} else if (c == 'V') {
-			printf("weftd 0.1.0 (schema %d)\n", store_schema_version());
+			printf("weftd 0.1.0 (schema %d)\n",
+			       store_schema_version());
 			ret = 0;
 			goto out;
 		} else if (c == '?') {
@@ -138,13 +140,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc > optind) {
-		fprintf(stderr, "weftd: unexpected argument '%s'; try 'weftd --help'.\n",
+		fprintf(stderr,
+			"weftd: unexpected argument '%s'; try 'weftd --help'.\n",
 			argv[optind]);
 		ret = 2;
 		goto out;
 	}
 	if (config_path || access(CONFIG_DEFAULT_PATH, R_OK) == 0) {
-		const char *path = config_path ? config_path : CONFIG_DEFAULT_PATH;
+		const char *path =
+			config_path ? config_path : CONFIG_DEFAULT_PATH;
 
 		if (config_load(&cfg, path, msg, sizeof(msg)) < 0) {
 			fprintf(stderr, "weftd: %s\n", msg);
@@ -181,7 +185,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		token_file = cfg.token_file;
-		if (auth_load(cfg.token_file, &current_auth, msg, sizeof(msg)) < 0) {
+		if (auth_load(cfg.token_file, &current_auth, msg, sizeof(msg)) <
+		    0) {
 			log_err("%s", msg);
 			goto out;
 		}
@@ -221,9 +226,10 @@ int main(int argc, char **argv)
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
 
-	log_info("serving the Networking API on http://%s (auth %s), store %s at revision %llu",
-		 cfg.listen, cfg.auth, cfg.db,
-		 (unsigned long long)store_revision(store));
+	log_info(
+		"serving the Networking API on http://%s (auth %s), store %s at revision %llu",
+		cfg.listen, cfg.auth, cfg.db,
+		(unsigned long long)store_revision(store));
 	event_base_dispatch(base);
 	ret = 0;
 out:

@@ -31,9 +31,10 @@ static void test_config_file(void **state)
 
 	assert_true(fd >= 0);
 	close(fd);
-	write_file(path, "# weftd\n[weftd]\nlisten = 0.0.0.0:1234\n"
-			 "max-body-size=4096  # small\nauth = token\n"
-			 "token_file = /etc/weft/tokens\nunderlay_mtu = 9000\n");
+	write_file(path,
+		   "# weftd\n[weftd]\nlisten = 0.0.0.0:1234\n"
+		   "max-body-size=4096  # small\nauth = token\n"
+		   "token_file = /etc/weft/tokens\nunderlay_mtu = 9000\n");
 	config_init(&c);
 	assert_int_equal(config_load(&c, path, msg, sizeof(msg)), 0);
 	assert_string_equal(c.listen, "0.0.0.0:1234");
@@ -52,10 +53,16 @@ static void test_config_file(void **state)
 	write_file(path, "no equals sign\n");
 	assert_int_equal(config_load(&c, path, msg, sizeof(msg)), -EINVAL);
 
-	assert_int_equal(config_set(&c, "max_body_size", "12x", msg, sizeof(msg)), -EINVAL);
-	assert_int_equal(config_set(&c, "base_mac", "fb:16:3e", msg, sizeof(msg)), -EINVAL);
-	assert_int_equal(config_set(&c, "base_mac", "fa:16:3f", msg, sizeof(msg)), 0);
-	assert_int_equal(config_set(&c, "listen", "nocolon", msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(
+		config_set(&c, "max_body_size", "12x", msg, sizeof(msg)),
+		-EINVAL);
+	assert_int_equal(
+		config_set(&c, "base_mac", "fb:16:3e", msg, sizeof(msg)),
+		-EINVAL);
+	assert_int_equal(
+		config_set(&c, "base_mac", "fa:16:3f", msg, sizeof(msg)), 0);
+	assert_int_equal(config_set(&c, "listen", "nocolon", msg, sizeof(msg)),
+			 -EINVAL);
 	config_destroy(&c);
 	unlink(path);
 }

@@ -50,7 +50,8 @@ static struct ipam_subnet subnet(const char *id, const char *cidr,
 {
 	struct ipam_subnet sn = { .id = id };
 
-	assert_int_equal(netaddr_parse_cidr4(cidr, true, &sn.net, &sn.prefix), 0);
+	assert_int_equal(netaddr_parse_cidr4(cidr, true, &sn.net, &sn.prefix),
+			 0);
 	if (gw) {
 		sn.has_gateway = true;
 		sn.gateway = ip(gw);
@@ -117,8 +118,10 @@ static void test_multiple_pools(void **state)
 	uint32_t got;
 
 	sn.n_pools = 2;
-	sn.pools[0] = (struct ipam_pool){ ip("192.168.0.10"), ip("192.168.0.11") };
-	sn.pools[1] = (struct ipam_pool){ ip("192.168.0.20"), ip("192.168.0.20") };
+	sn.pools[0] =
+		(struct ipam_pool){ ip("192.168.0.10"), ip("192.168.0.11") };
+	sn.pools[1] =
+		(struct ipam_pool){ ip("192.168.0.20"), ip("192.168.0.20") };
 	assert_int_equal(ipam_allocate(s, &sn, "a", &got), 0);
 	assert_int_equal(got, ip("192.168.0.10"));
 	assert_int_equal(ipam_allocate(s, &sn, "b", &got), 0);
@@ -146,8 +149,8 @@ static void test_json_roundtrip(void **state)
 {
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "j",
 				"cidr", "10.0.0.0/24", "gateway_ip", "10.0.0.1",
-				"allocation_pools", "start", "10.0.0.10",
-				"end", "10.0.0.20");
+				"allocation_pools", "start", "10.0.0.10", "end",
+				"10.0.0.20");
 	struct ipam_subnet sn;
 	json_t *pools;
 
@@ -156,7 +159,8 @@ static void test_json_roundtrip(void **state)
 	assert_int_equal(sn.n_pools, 1);
 	assert_int_equal(sn.pools[0].first, ip("10.0.0.10"));
 	pools = ipam_pools_to_json(&sn);
-	assert_true(json_equal(pools, json_object_get(doc, "allocation_pools")));
+	assert_true(
+		json_equal(pools, json_object_get(doc, "allocation_pools")));
 	json_decref(pools);
 
 	json_object_set_new(doc, "cidr", json_string("10.0.0.1/24"));
@@ -168,9 +172,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_pools),
-		cmocka_unit_test_setup_teardown(test_allocate_skips_gateway_and_used, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multiple_pools, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_subnet_no_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_allocate_skips_gateway_and_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multiple_pools, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_large_subnet_no_duplicates,
+						setup, teardown),
 		cmocka_unit_test(test_json_roundtrip),
 	};
 

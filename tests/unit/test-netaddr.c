@@ -27,8 +27,9 @@ static void test_ipv4_valid(void **state)
 static void test_ipv4_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4 ",
-		"a.b.c.d", "1..2.3", "-1.2.3.4", "1.2.3.4/24", "1.2.3.",
+		"",	    "1.2.3",	  "1.2.3.4.5", "256.1.1.1",
+		"01.2.3.4", "1.2.3.4 ",	  "a.b.c.d",   "1..2.3",
+		"-1.2.3.4", "1.2.3.4/24", "1.2.3.",
 	};
 	uint32_t ip = 42;
 
@@ -43,21 +44,32 @@ static void test_cidr(void **state)
 	uint32_t net;
 	int plen;
 
-	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/24", true, &net, &plen), 0);
+	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/24", true, &net, &plen),
+			 0);
 	assert_int_equal(net, 0x0a000000);
 	assert_int_equal(plen, 24);
-	assert_int_equal(netaddr_parse_cidr4("0.0.0.0/0", true, &net, &plen), 0);
+	assert_int_equal(netaddr_parse_cidr4("0.0.0.0/0", true, &net, &plen),
+			 0);
 	assert_int_equal(plen, 0);
 	/* Host bits: rejected when strict, kept otherwise. */
-	assert_int_equal(netaddr_parse_cidr4("10.0.0.5/24", true, &net, &plen), -EINVAL);
-	assert_int_equal(netaddr_parse_cidr4("10.0.0.5/24", false, &net, &plen), 0);
+	assert_int_equal(netaddr_parse_cidr4("10.0.0.5/24", true, &net, &plen),
+			 -EINVAL);
+	assert_int_equal(netaddr_parse_cidr4("10.0.0.5/24", false, &net, &plen),
+			 0);
 	assert_int_equal(net, 0x0a000005);
-	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/33", false, &net, &plen), -EINVAL);
-	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/", false, &net, &plen), -EINVAL);
-	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/024", false, &net, &plen), -EINVAL);
-	assert_int_equal(netaddr_parse_cidr4("10.0.0.0", false, &net, &plen), -EINVAL);
-	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/2x", false, &net, &plen), -EINVAL);
-	assert_int_equal(netaddr_parse_cidr4("foo", false, &net, &plen), -EINVAL);
+	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/33", false, &net, &plen),
+			 -EINVAL);
+	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/", false, &net, &plen),
+			 -EINVAL);
+	assert_int_equal(
+		netaddr_parse_cidr4("10.0.0.0/024", false, &net, &plen),
+		-EINVAL);
+	assert_int_equal(netaddr_parse_cidr4("10.0.0.0", false, &net, &plen),
+			 -EINVAL);
+	assert_int_equal(netaddr_parse_cidr4("10.0.0.0/2x", false, &net, &plen),
+			 -EINVAL);
+	assert_int_equal(netaddr_parse_cidr4("foo", false, &net, &plen),
+			 -EINVAL);
 }
 
 static void test_prefix_math(void **state)

@@ -119,8 +119,9 @@ static void test_list_filters_and_order(void **state)
 
 		snprintf(id, sizeof(id), "p%d", i);
 		d = doc(id, i % 2 ? "odd" : "even", id);
-		assert_int_equal(store_put(f->s, "port", i < 4 ? "net1" : "net2",
-					   i == 5, d), 0);
+		assert_int_equal(store_put(f->s, "port",
+					   i < 4 ? "net1" : "net2", i == 5, d),
+				 0);
 		json_decref(d);
 	}
 	/* Replacing keeps the creation order. */
@@ -131,7 +132,8 @@ static void test_list_filters_and_order(void **state)
 
 	assert_int_equal(store_list(f->s, &q, collect, out), 0);
 	assert_int_equal(json_array_size(out), 6);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "name")),
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(out, 0), "name")),
 			    "renamed");
 	json_array_clear(out);
 
@@ -206,9 +208,12 @@ static void test_ip_and_mac(void **state)
 	char owner[40];
 
 	assert_int_equal(store_begin(f->s), 0);
-	assert_int_equal(store_mac_claim(f->s, "n1", "fa:16:3e:00:00:01", "p1"), 0);
-	assert_int_equal(store_mac_claim(f->s, "n1", "fa:16:3e:00:00:01", "p2"), -EEXIST);
-	assert_int_equal(store_mac_claim(f->s, "n2", "fa:16:3e:00:00:01", "p3"), 0);
+	assert_int_equal(store_mac_claim(f->s, "n1", "fa:16:3e:00:00:01", "p1"),
+			 0);
+	assert_int_equal(store_mac_claim(f->s, "n1", "fa:16:3e:00:00:01", "p2"),
+			 -EEXIST);
+	assert_int_equal(store_mac_claim(f->s, "n2", "fa:16:3e:00:00:01", "p3"),
+			 0);
 
 	for (uint32_t i = 10; i < 20; i++)
 		assert_int_equal(store_ip_claim(f->s, "s1", i, "p"), 0);
@@ -224,9 +229,11 @@ static void test_ip_and_mac(void **state)
 	assert_int_equal(store_ip_highest(f->s, "s2", 0, 100, &ip), -ENOENT);
 	assert_int_equal(store_ip_count(f->s, "s1", &n), 0);
 	assert_int_equal(n, 9);
-	assert_int_equal(store_ip_owner(f->s, "s1", 12, owner, sizeof(owner)), 0);
+	assert_int_equal(store_ip_owner(f->s, "s1", 12, owner, sizeof(owner)),
+			 0);
 	assert_string_equal(owner, "p");
-	assert_int_equal(store_ip_owner(f->s, "s1", 13, owner, sizeof(owner)), -ENOENT);
+	assert_int_equal(store_ip_owner(f->s, "s1", 13, owner, sizeof(owner)),
+			 -ENOENT);
 	assert_int_equal(store_commit(f->s), 0);
 }
 
@@ -254,13 +261,16 @@ static void test_changes_and_reopen(void **state)
 	assert_int_equal(store_commit(f->s), 0);
 	assert_int_equal(store_revision(f->s), 2);
 
-	assert_int_equal(store_changes_since(f->s, 0, count_change, changes), 0);
+	assert_int_equal(store_changes_since(f->s, 0, count_change, changes),
+			 0);
 	assert_int_equal(json_array_size(changes), 3);
 	got = json_array_get(changes, 2);
 	assert_int_equal(json_integer_value(json_object_get(got, "rev")), 2);
-	assert_string_equal(json_string_value(json_object_get(got, "op")), "delete");
+	assert_string_equal(json_string_value(json_object_get(got, "op")),
+			    "delete");
 	json_array_clear(changes);
-	assert_int_equal(store_changes_since(f->s, 1, count_change, changes), 0);
+	assert_int_equal(store_changes_since(f->s, 1, count_change, changes),
+			 0);
 	assert_int_equal(json_array_size(changes), 1);
 
 	/* Reopening keeps documents and the revision. */
@@ -289,9 +299,11 @@ static void test_newer_schema_refused(void **state)
 		 f->path);
 	if (system(cmd) != 0)
 		skip();
-	assert_int_equal(store_open(f->path, NULL, &s2, msg, sizeof(msg)), -EPROTO);
+	assert_int_equal(store_open(f->path, NULL, &s2, msg, sizeof(msg)),
+			 -EPROTO);
 	assert_non_null(strstr(msg, "newer"));
-	assert_int_equal(store_open(f->path, &bad, &s2, msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(store_open(f->path, &bad, &s2, msg, sizeof(msg)),
+			 -EINVAL);
 	/* Reopen something valid for the teardown. */
 	snprintf(f->path, sizeof(f->path), "%s/other.db", f->dir);
 	assert_int_equal(store_open(f->path, NULL, &f->s, NULL, 0), 0);
@@ -301,14 +313,21 @@ static void test_newer_schema_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_put_get_revision, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_filters_and_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_get_revision, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_filters_and_order,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vni, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vni_wraps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ip_and_mac, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_changes_and_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vni_wraps, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ip_and_mac, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_changes_and_reopen, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
