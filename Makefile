@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 PYTHON     := /usr/bin/python3
 PYTEST     := $(PYTHON) -m pytest
 
-.PHONY: all deps build build-asan check unit api demo bench format clean
+.PHONY: all deps build build-asan check unit api fuzz demo bench format clean
 
 all: build
 
@@ -34,9 +34,15 @@ unit: build-asan
 api: build-asan build
 	WEFT_BUILD=$(CURDIR)/$(ASAN_BUILD) $(PYTEST) -q tests/api
 
+# Fuzzing of every parser that takes outside input, for a bounded time.
+FUZZ_SECONDS ?= 30
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)
+
 check: deps
 	$(MAKE) unit
 	$(MAKE) api
+	$(MAKE) fuzz
 
 demo: deps build
 	scripts/demo

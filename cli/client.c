@@ -118,16 +118,17 @@ char *client_escape(struct client *c, const char *s)
 static struct curl_slist *header_append(struct curl_slist *headers,
 					const char *name, const char *value)
 {
-	struct curl_slist *more;
-	char line[1024];
+	struct curl_slist *more = NULL;
+	char *line;
 
 	if (!value)
 		return headers;
 	/* "Name:" with nothing after the colon removes a header libcurl
 	 * would otherwise add on its own. */
-	snprintf(line, sizeof(line), "%s:%s%s", name, *value ? " " : "",
-		 value);
-	more = curl_slist_append(headers, line);
+	if (asprintf(&line, "%s:%s%s", name, *value ? " " : "", value) >= 0) {
+		more = curl_slist_append(headers, line);
+		free(line);
+	}
 	if (!more)
 		curl_slist_free_all(headers);
 	return more;
@@ -147,7 +148,8 @@ static void error_from_answer(long status, const char *text,
 		message = json_string_value(neutron);
 	} else {
 		type = json_string_value(json_object_get(neutron, "type"));
-		message = json_string_value(json_object_get(neutron, "message"));
+		message =
+			json_string_value(json_object_get(neutron, "message"));
 		detail = json_string_value(json_object_get(neutron, "detail"));
 	}
 
@@ -265,8 +267,9 @@ int client_request(struct client *c, const char *method, const char *path,
 		if (!parsed) {
 			err->status = status;
 			err->type[0] = '\0';
-			snprintf(err->message, sizeof(err->message),
-				 "weftd answered with something that is not JSON");
+			snprintf(
+				err->message, sizeof(err->message),
+				"weftd answered with something that is not JSON");
 			r = -EBADMSG;
 			goto out;
 		}

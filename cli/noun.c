@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,7 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
-static inline void json_decrefp(json_t **p)
-{
-	json_decref(*p);
-}
-
 #define _cleanup_free_ __attribute__((cleanup(freep)))
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -63,8 +58,10 @@ struct args {
 
 struct verb {
 	const char *name;
-	/* One line for --help; "%s" is the noun's collection. */
+	/* One line for --help; "%s" is the noun's name, or its collection
+	 * when 'plural'. */
 	const char *summary;
+	bool plural;
 	/* The operand as --help shows it, or NULL for the noun's name in
 	 * capitals. */
 	const char *operand;
@@ -87,6 +84,14 @@ static const struct noun_option *verb_options(const struct verb *verb,
 						    verb->options_offset);
 }
 
+/* Writes "weftctl: error: " and the message, then 'suffix'. */
+static void print_message(const char *suffix, const char *fmt, va_list ap)
+{
+	fputs("weftctl: error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "%s\n", suffix);
+}
+
 static void print_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -94,11 +99,9 @@ static void print_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("weftctl: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_message("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Reports a mistake on the command line of 'command' ("network create",
@@ -108,24 +111,25 @@ static int usage_error(const char *command, const char *fmt, ...)
 
 static int usage_error(const char *command, const char *fmt, ...)
 {
+	char suffix[96];
 	va_list ap;
 
-	fputs("weftctl: error: ", stderr);
+	snprintf(suffix, sizeof(suffix), "; see 'weftctl %s%s--help'", command,
+		 *command ? " " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_message(suffix, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "; see 'weftctl %s%s--help'\n", command,
-		*command ? " " : "");
 	return -EINVAL;
 }
 
-/* Reports the failure 'r' of a request, described by 'err'. */
+/* Reports the failure 'r' of a request, described by 'err'. Running out
+ * of memory is left to main(), which reports it wherever it happens. */
 static void report_request_error(struct noun_context *ctx, int r,
 				 const struct client_error *err)
 {
 	if (r == -ENOMEM)
-		print_error("out of memory");
-	else if (err->status == 0)
+		return;
+	if (err->status == 0)
 		print_error("cannot reach weftd at %s: %s (is weftd running? "
 			    "set --url or WEFT_URL)",
 			    client_url(ctx->client), err->message);
@@ -138,14 +142,9 @@ static void report_request_error(struct noun_context *ctx, int r,
 
 static int ensure_client(struct noun_context *ctx)
 {
-	int r;
-
 	if (ctx->client)
 		return 0;
-	r = client_new(ctx->url, ctx->token, ctx->project, &ctx->client);
-	if (r < 0)
-		print_error("out of memory");
-	return r;
+	return client_new(ctx->url, ctx->token, ctx->project, &ctx->client);
 }
 
 /* Sends a request as client_request() does, and reports its failure. */
@@ -186,51 +185,93 @@ static char *resource_path(struct noun_context *ctx, const struct noun *noun,
 	_cleanup_free_ char *escaped = client_escape(ctx->client, id);
 	char *path;
 
-	if (!escaped || asprintf(&path, "/v2.0/%s/%s", noun->collection,
-				 escaped) < 0)
+	if (!escaped ||
+	    asprintf(&path, "/v2.0/%s/%s", noun->collection, escaped) < 0)
 		return NULL;
 	return path;
 }
 
-/* Finds the 'noun' resource whose id or name is 'ref'. A name is looked up
- * among the resources matching the query 'scope' ("network_id=ID"), or among
- * all when 'scope' is NULL. Sets 'ret' to a new reference to the resource.
- * Reports errors. */
-static int resolve(struct noun_context *ctx, const struct noun *noun,
-		   const char *ref, const char *scope, json_t **ret)
+/* Sets 'ret' to a new reference to 'resource' when it has an id. */
+static int take_resource(json_t *resource, json_t **ret)
 {
-	_cleanup_json_ json_t *answer = NULL, *list = NULL;
-	_cleanup_free_ char *path = NULL, *escaped = NULL;
-	bool named = !strcmp(noun->name_attr, "name");
+	if (!json_is_string(json_object_get(resource, "id"))) {
+		print_error("weftd sent a resource without an id");
+		return -EBADMSG;
+	}
+	*ret = json_incref(resource);
+	return 0;
+}
+
+/* Returns a malloc()ed "SEPARATOR ATTR=VALUE" for a query string, 'value'
+ * percent-encoded, or NULL when out of memory. */
+static char *query_term(struct noun_context *ctx, char separator,
+			const char *attr, const char *value)
+{
+	_cleanup_free_ char *escaped = client_escape(ctx->client, value);
+	char *term;
+
+	if (!escaped ||
+	    asprintf(&term, "%c%s=%s", separator, attr, escaped) < 0)
+		return NULL;
+	return term;
+}
+
+/* Fetches the 'noun' resource with 'id' into 'ret' (a new reference).
+ * Returns -ENOENT, without reporting it, when weftd knows no such id, and
+ * reports other errors. */
+static int fetch_by_id(struct noun_context *ctx, const struct noun *noun,
+		       const char *id, json_t **ret)
+{
+	_cleanup_free_ char *path = resource_path(ctx, noun, id);
+	json_auto_t *answer = NULL, *resource = NULL;
 	struct client_error err;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = client_request(ctx->client, "GET", path, NULL, &answer, &err);
+	if (r == -EREMOTEIO && err.status == 404)
+		return -ENOENT;
+	if (r < 0) {
+		report_request_error(ctx, r, &err);
+		return r;
+	}
+	r = answer_member(answer, noun->name, JSON_OBJECT, &resource);
+	if (r == 0)
+		r = take_resource(resource, ret);
+	return r;
+}
+
+/* Finds the 'noun' resource whose id or name is 'ref'. A name is looked up
+ * among the resources whose 'scope_attr' is 'scope_value' (the subnets of
+ * one network), or among all when 'scope_attr' is NULL. Sets 'ret' to a new
+ * reference to the resource. Reports errors. */
+static int resolve(struct noun_context *ctx, const struct noun *noun,
+		   const char *ref, const char *scope_attr,
+		   const char *scope_value, json_t **ret)
+{
+	_cleanup_free_ char *path = NULL, *name = NULL, *scope = NULL;
+	json_auto_t *answer = NULL, *list = NULL;
+	bool named = !strcmp(noun->name_attr, "name");
 	size_t n;
 	int r;
 
 	r = ensure_client(ctx);
 	if (r < 0)
 		return r;
-
 	/* An empty 'ref' would make the path that of the collection. */
 	if (*ref) {
-		path = resource_path(ctx, noun, ref);
-		if (!path)
-			return -ENOMEM;
-		r = client_request(ctx->client, "GET", path, NULL, &answer,
-				   &err);
-		if (r == 0)
-			return answer_member(answer, noun->name, JSON_OBJECT,
-					     ret);
-		if (r != -EREMOTEIO || err.status != 404) {
-			report_request_error(ctx, r, &err);
+		r = fetch_by_id(ctx, noun, ref, ret);
+		if (r != -ENOENT)
 			return r;
-		}
-		free(path);
 	}
 
-	escaped = client_escape(ctx->client, ref);
-	if (!escaped || asprintf(&path, "/v2.0/%s?%s=%s%s%s", noun->collection,
-				 noun->name_attr, escaped, scope ? "&" : "",
-				 scope ? scope : "") < 0) {
+	name = query_term(ctx, '?', noun->name_attr, ref);
+	scope = scope_attr ? query_term(ctx, '&', scope_attr, scope_value) :
+			     strdup("");
+	if (!name || !scope ||
+	    asprintf(&path, "/v2.0/%s%s%s", noun->collection, name, scope) <
+		    0) {
 		path = NULL;
 		return -ENOMEM;
 	}
@@ -242,10 +283,8 @@ static int resolve(struct noun_context *ctx, const struct noun *noun,
 		return r;
 
 	n = json_array_size(list);
-	if (n == 1) {
-		*ret = json_incref(json_array_get(list, 0));
-		return 0;
-	}
+	if (n == 1)
+		return take_resource(json_array_get(list, 0), ret);
 	if (n == 0 && named)
 		print_error("no %s named or with id %s", noun->name, ref);
 	else if (n == 0)
@@ -319,7 +358,7 @@ static int parse_pair(const char *command, const struct noun_option *opt,
 static int parse_fixed_ip(const char *command, const struct noun_option *opt,
 			  const char *arg, json_t **ret)
 {
-	_cleanup_json_ json_t *item = json_object();
+	json_auto_t *item = json_object();
 	_cleanup_free_ char *copy = strdup(arg);
 	char *save = NULL;
 
@@ -338,16 +377,14 @@ static int parse_fixed_ip(const char *command, const struct noun_option *opt,
 				key = "ip_address";
 		}
 		if (!key || !*value || json_object_get(item, key))
-			break;
+			return usage_error(command, "--%s takes %s, not '%s'",
+					   opt->name, opt->metavar, arg);
 		if (json_object_set_new(item, key, json_string(value)) < 0)
 			return usage_error(command,
 					   "--%s: '%s' is not valid UTF-8",
 					   opt->name, arg);
 	}
-	if (save && *save)
-		return usage_error(command, "--%s takes %s, not '%s'",
-				   opt->name, opt->metavar, arg);
-	if (json_object_size(item) == 0 || strtok_r(NULL, ",", &save))
+	if (json_object_size(item) == 0)
 		return usage_error(command, "--%s takes %s, not '%s'",
 				   opt->name, opt->metavar, arg);
 	*ret = json_incref(item);
@@ -356,8 +393,7 @@ static int parse_fixed_ip(const char *command, const struct noun_option *opt,
 
 /* Appends the item that option 'opt' with argument 'arg' describes to its
  * list attribute. */
-static int append_option(const char *command,
-			 const struct noun_option *options,
+static int append_option(const char *command, const struct noun_option *options,
 			 const struct noun_option *opt, const char *arg,
 			 struct args *args)
 {
@@ -416,9 +452,9 @@ static int apply_option(const char *command, const struct noun_option *options,
 		errno = 0;
 		n = strtoll(arg, &end, 10);
 		if (errno || end == arg || *end)
-			return usage_error(command,
-					   "--%s takes a whole number, not '%s'",
-					   opt->name, arg);
+			return usage_error(
+				command, "--%s takes a whole number, not '%s'",
+				opt->name, arg);
 		value = json_integer(n);
 		break;
 	case NOUN_OPTION_TRUE:
@@ -434,12 +470,11 @@ static int apply_option(const char *command, const struct noun_option *options,
 		break;
 	case NOUN_OPTION_EMPTY_LIST:
 		if (json_array_size(json_object_get(args->attrs, opt->attr)))
-			return usage_error(command,
-					   "--%s and --%s exclude each other",
-					   opt->name,
-					   option_rival(options, opt));
-		if (json_object_set_new(args->cleared, opt->attr,
-					json_true()) < 0)
+			return usage_error(
+				command, "--%s and --%s exclude each other",
+				opt->name, option_rival(options, opt));
+		if (json_object_set_new(args->cleared, opt->attr, json_true()) <
+		    0)
 			return -ENOMEM;
 		value = json_array();
 		break;
@@ -451,8 +486,7 @@ static int apply_option(const char *command, const struct noun_option *options,
 		return -ENOMEM;
 
 	if (opt->implies) {
-		_cleanup_json_ json_t *implied =
-			json_loads(opt->implies, 0, NULL);
+		json_auto_t *implied = json_loads(opt->implies, 0, NULL);
 
 		if (json_object_update(args->attrs, implied) < 0)
 			return -ENOMEM;
@@ -470,16 +504,17 @@ static void args_destroy(struct args *args)
 static int option_error(const char *command, int c, char **argv)
 {
 	const char *word = argv[optind - 1];
+	bool is_long = !strncmp(word, "--", 2);
 
 	if (c == ':')
 		return usage_error(command, "option '%s' needs an argument",
 				   word);
-	if (optopt >= OPTION_URL)
+	if (is_long && optopt && strchr(word, '='))
 		return usage_error(command, "option '%.*s' takes no argument",
 				   (int)strcspn(word, "="), word);
-	if (optopt > 0)
-		return usage_error(command, "unknown option '-%c'", optopt);
-	return usage_error(command, "unknown option '%s'", word);
+	if (is_long || !optopt)
+		return usage_error(command, "unknown option '%s'", word);
+	return usage_error(command, "unknown option '-%c'", optopt);
 }
 
 /* Parses 'argv' (whose first element is the command's last word) with the
@@ -513,18 +548,19 @@ static int parse_args(struct noun_context *ctx, const char *command,
 	/* Zero, rather than 1, makes glibc's getopt start afresh. */
 	optind = 0;
 	opterr = 0;
-	while (r == 0 && (c = getopt_long(argc, argv,
-					  stop_at_operand ? "+:ho:" : ":ho:",
-					  longopts, NULL)) != -1) {
+	while (r == 0 &&
+	       (c = getopt_long(argc, argv, stop_at_operand ? "+:ho:" : ":ho:",
+				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			args->help = true;
 			break;
 		case 'o':
 			if (output_format_from_string(optarg, &ctx->format) < 0)
-				r = usage_error(command,
-						"-o takes table, json or value, not '%s'",
-						optarg);
+				r = usage_error(
+					command,
+					"-o takes table, json or value, not '%s'",
+					optarg);
 			break;
 		case OPTION_URL:
 			ctx->url = optarg;
@@ -552,59 +588,54 @@ static int parse_args(struct noun_context *ctx, const char *command,
 }
 
 /* Replaces the names given to NOUN_OPTION_REFERENCE options by ids, then
- * those of the subnets of NOUN_OPTION_FIXED_IP options (as a subnet is
- * looked for in the network of the port: that given by 'attrs', or that of
- * 'current', the resource being updated). */
+ * those of the subnets of NOUN_OPTION_FIXED_IP options. A subnet is looked
+ * for in the port's network: that given by 'attrs', else that of 'current',
+ * the port being updated. */
 static int resolve_references(struct noun_context *ctx,
 			      const struct noun_option *options, json_t *attrs,
 			      json_t *current)
 {
 	const struct noun_option *opt;
-	_cleanup_free_ char *scope = NULL;
-	json_t *network, *value, *item, *found;
+	const char *network;
+	json_t *value, *item;
 	size_t i;
 	int r;
 
 	for (opt = options; opt && opt->name; opt++) {
+		json_auto_t *found = NULL;
+
 		value = json_object_get(attrs, opt->attr);
 		if (opt->kind != NOUN_OPTION_REFERENCE || !value)
 			continue;
-		r = resolve(ctx, opt->ref, json_string_value(value), NULL,
+		r = resolve(ctx, opt->ref, json_string_value(value), NULL, NULL,
 			    &found);
 		if (r < 0)
 			return r;
-		r = json_object_set(attrs, opt->attr,
-				    json_object_get(found, "id"));
-		json_decref(found);
-		if (r < 0)
+		if (json_object_set(attrs, opt->attr,
+				    json_object_get(found, "id")) < 0)
 			return -ENOMEM;
 	}
 
-	network = json_object_get(attrs, "network_id");
+	network = json_string_value(json_object_get(attrs, "network_id"));
 	if (!network)
-		network = json_object_get(current, "network_id");
-	if (json_is_string(network)) {
-		_cleanup_free_ char *escaped =
-			client_escape(ctx->client, json_string_value(network));
-
-		if (!escaped || asprintf(&scope, "network_id=%s", escaped) < 0)
-			return -ENOMEM;
-	}
+		network = json_string_value(
+			json_object_get(current, "network_id"));
 	for (opt = options; opt && opt->name; opt++) {
 		if (opt->kind != NOUN_OPTION_FIXED_IP)
 			continue;
 		json_array_foreach(json_object_get(attrs, opt->attr), i, item) {
+			json_auto_t *found = NULL;
+
 			value = json_object_get(item, "subnet_id");
 			if (!value)
 				continue;
 			r = resolve(ctx, opt->ref, json_string_value(value),
-				    scope, &found);
+				    network ? "network_id" : NULL, network,
+				    &found);
 			if (r < 0)
 				return r;
-			r = json_object_set(item, "subnet_id",
-					    json_object_get(found, "id"));
-			json_decref(found);
-			if (r < 0)
+			if (json_object_set(item, "subnet_id",
+					    json_object_get(found, "id")) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -616,8 +647,8 @@ static int resolve_references(struct noun_context *ctx,
 static int send_and_show(struct noun_context *ctx, const struct noun *noun,
 			 const char *method, const char *path, json_t *attrs)
 {
-	_cleanup_json_ json_t *body = json_pack("{sO}", noun->name, attrs);
-	_cleanup_json_ json_t *answer = NULL, *resource = NULL;
+	json_auto_t *body = json_pack("{sO}", noun->name, attrs);
+	json_auto_t *answer = NULL, *resource = NULL;
 	int r;
 
 	if (!body)
@@ -637,7 +668,7 @@ static int verb_create(struct noun_context *ctx, const struct noun *noun,
 	int r;
 
 	if (noun->create_defaults) {
-		_cleanup_json_ json_t *defaults =
+		json_auto_t *defaults =
 			json_loads(noun->create_defaults, 0, NULL);
 
 		if (json_object_update_missing(args->attrs, defaults) < 0)
@@ -659,19 +690,18 @@ static int verb_create(struct noun_context *ctx, const struct noun *noun,
 static int verb_update(struct noun_context *ctx, const struct noun *noun,
 		       struct args *args)
 {
-	_cleanup_json_ json_t *current = NULL;
+	json_auto_t *current = NULL;
 	_cleanup_free_ char *path = NULL;
 	int r;
 
-	r = resolve(ctx, noun, args->positional[0], NULL, &current);
+	r = resolve(ctx, noun, args->positional[0], NULL, NULL, &current);
 	if (r < 0)
 		return r;
-	r = resolve_references(ctx, noun->update_options, args->attrs,
-			       current);
+	r = resolve_references(ctx, noun->update_options, args->attrs, current);
 	if (r < 0)
 		return r;
-	path = resource_path(
-		ctx, noun, json_string_value(json_object_get(current, "id")));
+	path = resource_path(ctx, noun,
+			     json_string_value(json_object_get(current, "id")));
 	if (!path)
 		return -ENOMEM;
 	return send_and_show(ctx, noun, "PUT", path, args->attrs);
@@ -680,9 +710,10 @@ static int verb_update(struct noun_context *ctx, const struct noun *noun,
 static int verb_list(struct noun_context *ctx, const struct noun *noun,
 		     struct args *args)
 {
-	_cleanup_json_ json_t *answer = NULL, *list = NULL;
+	json_auto_t *answer = NULL, *list = NULL;
 	_cleanup_free_ char *path = NULL;
 	size_t len = 0;
+	char separator = '?';
 	FILE *f;
 	int r;
 
@@ -698,19 +729,20 @@ static int verb_list(struct noun_context *ctx, const struct noun *noun,
 		return -ENOMEM;
 	fprintf(f, "/v2.0/%s", noun->collection);
 	for (const struct noun_option *opt = noun->list_options;
-	     opt && opt->name; opt++) {
+	     opt && opt->name && r == 0; opt++) {
 		json_t *value = json_object_get(args->attrs, opt->attr);
-		_cleanup_free_ char *text = NULL, *escaped = NULL;
+		_cleanup_free_ char *text = NULL, *term = NULL;
 
 		if (!value)
 			continue;
 		text = output_format_value(value, NULL);
-		escaped = text ? client_escape(ctx->client, text) : NULL;
-		if (!escaped)
+		term = text ? query_term(ctx, separator, opt->attr, text) :
+			      NULL;
+		if (!term)
 			r = -ENOMEM;
 		else
-			fprintf(f, "%c%s=%s", ftell(f) > 6 + (long)strlen(noun->collection) ? '&' : '?',
-				opt->attr, escaped);
+			fputs(term, f);
+		separator = '&';
 	}
 	if (fclose(f) != 0 || r < 0)
 		return -ENOMEM;
@@ -727,10 +759,10 @@ static int verb_list(struct noun_context *ctx, const struct noun *noun,
 static int verb_show(struct noun_context *ctx, const struct noun *noun,
 		     struct args *args)
 {
-	_cleanup_json_ json_t *resource = NULL;
+	json_auto_t *resource = NULL;
 	int r;
 
-	r = resolve(ctx, noun, args->positional[0], NULL, &resource);
+	r = resolve(ctx, noun, args->positional[0], NULL, NULL, &resource);
 	if (r == 0)
 		r = output_resource(stdout, ctx->format, resource);
 	return r;
@@ -743,11 +775,12 @@ static int verb_delete(struct noun_context *ctx, const struct noun *noun,
 
 	/* Each resource is deleted even when another could not be. */
 	for (int i = 0; i < args->n_positional; i++) {
-		_cleanup_json_ json_t *resource = NULL;
+		json_auto_t *resource = NULL;
 		_cleanup_free_ char *path = NULL;
 		int r;
 
-		r = resolve(ctx, noun, args->positional[i], NULL, &resource);
+		r = resolve(ctx, noun, args->positional[i], NULL, NULL,
+			    &resource);
 		if (r == 0) {
 			path = resource_path(ctx, noun,
 					     json_string_value(json_object_get(
@@ -762,14 +795,284 @@ static int verb_delete(struct noun_context *ctx, const struct noun *noun,
 }
 
 static const struct verb verbs[] = {
-	{ "create", "Creates a new %s and shows it.", "NAME", 1, 1,
+	{ "create", "Creates a new %s and shows it.", false, "NAME", 1, 1,
 	  offsetof(struct noun, create_options), verb_create },
-	{ "list", "Lists the %s.", "", 0, 0,
+	{ "list", "Lists the %s.", true, "", 0, 0,
 	  offsetof(struct noun, list_options), verb_list },
-	{ "show", "Shows every attribute of one %s.", NULL, 1, 1, NO_OPTIONS,
-	  verb_show },
-	{ "update", "Changes attributes of one %s and shows the result.", NULL,
-	  1, 1, offsetof(struct noun, update_options), verb_update },
-	{ "delete", "Deletes one or more %s.", NULL, 1, INT_MAX, NO_OPTIONS,
-	  verb_delete },
+	{ "show", "Shows every attribute of one %s.", false, NULL, 1, 1,
+	  NO_OPTIONS, verb_show },
+	{ "update", "Changes attributes of one %s and shows the result.", false,
+	  NULL, 1, 1, offsetof(struct noun, update_options), verb_update },
+	{ "delete", "Deletes one or more %s.", true, NULL, 1, INT_MAX,
+	  NO_OPTIONS, verb_delete },
 };
+
+/* Writes the operand of 'verb' as --help shows it into 'buf': "NAME", or
+ * the noun's name in capitals ("NETWORK"). */
+static void operand_name(const struct noun *noun, const struct verb *verb,
+			 char *buf, size_t size)
+{
+	size_t i;
+
+	if (verb->operand) {
+		snprintf(buf, size, "%s", verb->operand);
+		return;
+	}
+	for (i = 0; noun->name[i] && i + 1 < size; i++)
+		buf[i] = (char)toupper((unsigned char)noun->name[i]);
+	buf[i] = '\0';
+}
+
+/* The column where the explanations of --help start, and the width that
+ * they are wrapped to. */
+#define HELP_INDENT 26
+#define HELP_WIDTH 79
+
+/* Writes 'text' wrapped to HELP_WIDTH, the cursor being at 'column' and
+ * the lines after the first starting at 'indent', then a newline. */
+static void print_wrapped(FILE *f, size_t indent, size_t column,
+			  const char *text)
+{
+	size_t start = column;
+
+	while (*text) {
+		size_t n = strcspn(text, " ");
+
+		if (column > start && column + 1 + n > HELP_WIDTH) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			column = start = indent;
+		} else if (column > start) {
+			fputc(' ', f);
+			column++;
+		}
+		fwrite(text, 1, n, f);
+		column += n;
+		text += n + strspn(text + n, " ");
+	}
+	fputc('\n', f);
+}
+
+/* Writes "  LEFT  HELP" with 'help' in a column of its own. */
+static void print_option_line(FILE *f, const char *left, const char *help)
+{
+	size_t column = 2 + strlen(left);
+
+	fprintf(f, "  %s", left);
+	if (column + 2 > HELP_INDENT) {
+		fputc('\n', f);
+		column = 0;
+	}
+	fprintf(f, "%*s", (int)(HELP_INDENT - column), "");
+	print_wrapped(f, HELP_INDENT, HELP_INDENT, help);
+}
+
+static void print_global_options(FILE *f)
+{
+	fputs("\nGlobal options (before or after the command):\n", f);
+	print_option_line(f, "-o, --output table|json|value",
+			  "how to show results (default: table)");
+	print_option_line(f, "--url URL",
+			  "weftd's API (env WEFT_URL; default " NOUN_DEFAULT_URL
+			  ")");
+	print_option_line(f, "--token TOKEN",
+			  "sent as X-Auth-Token (env WEFT_TOKEN)");
+	print_option_line(f, "--project ID",
+			  "sent as X-Project-Id, the project of new resources "
+			  "in noauth mode (env WEFT_PROJECT)");
+	print_option_line(f, "-h, --help", "shows this help");
+}
+
+static void print_verb_help(FILE *f, const struct noun *noun,
+			    const struct verb *verb)
+{
+	const struct noun_option *options = verb_options(verb, noun);
+	char operand[32];
+
+	if (verb->run == verb_create && noun->create_refusal) {
+		fprintf(f, "Usage: weftctl %s create\n\n%c", noun->name,
+			toupper((unsigned char)noun->create_refusal[0]));
+		print_wrapped(f, 0, 1, noun->create_refusal + 1);
+		print_global_options(f);
+		return;
+	}
+
+	operand_name(noun, verb, operand, sizeof(operand));
+	fprintf(f, "Usage: weftctl %s %s", noun->name, verb->name);
+	if (*operand)
+		fprintf(f, " %s%s", operand,
+			verb->max_operands > 1 ? "..." : "");
+	for (const struct noun_option *opt = options; opt && opt->name; opt++)
+		if (opt->required)
+			fprintf(f, " --%s %s", opt->name, opt->metavar);
+	fputs(" [options]\n\n", f);
+
+	fprintf(f, verb->summary, verb->plural ? noun->collection : noun->name);
+	fputc('\n', f);
+	if (!verb->operand)
+		fprintf(f, "%s is the %s's id or its %s.\n", operand,
+			noun->name, noun->name_attr);
+
+	if (options_count(options) > 0)
+		fputs("\nOptions:\n", f);
+	for (const struct noun_option *opt = options; opt && opt->name; opt++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", opt->name,
+			 option_takes_argument(opt) ? " " : "",
+			 option_takes_argument(opt) ? opt->metavar : "");
+		print_option_line(f, left, opt->help);
+	}
+	print_global_options(f);
+}
+
+static void print_noun_help(FILE *f, const struct noun *noun)
+{
+	fprintf(f, "Usage: weftctl %s COMMAND [ARGS] [options]\n\n%s\n\n",
+		noun->name, noun->summary);
+	fputs("Commands:\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		char operand[32], left[64], summary[128];
+
+		if (verbs[i].run == verb_create && noun->create_refusal)
+			continue;
+		operand_name(noun, &verbs[i], operand, sizeof(operand));
+		snprintf(left, sizeof(left), "%s %s%s", verbs[i].name, operand,
+			 verbs[i].max_operands > 1 ? "..." : "");
+		snprintf(summary, sizeof(summary), verbs[i].summary,
+			 verbs[i].plural ? noun->collection : noun->name);
+		print_option_line(f, left, summary);
+	}
+	fprintf(f,
+		"\nRun 'weftctl %s COMMAND --help' for the options of a "
+		"command.\n",
+		noun->name);
+	print_global_options(f);
+}
+
+void noun_print_usage(FILE *f)
+{
+	fputs("Usage: weftctl [options] NOUN COMMAND [ARGS] [options]\n\n"
+	      "Manages weft's virtual networks through weftd's API.\n\n"
+	      "Nouns:\n",
+	      f);
+	for (size_t i = 0; i < ARRAY_SIZE(nouns); i++)
+		print_option_line(f, nouns[i]->name, nouns[i]->summary);
+	fputs("\nCommands: create, list, show, update, delete. Wherever a "
+	      "command takes a\nresource it accepts its id or its name. "
+	      "Run 'weftctl NOUN --help' or\n'weftctl NOUN COMMAND --help' "
+	      "for the details.\n",
+	      f);
+	print_global_options(f);
+	fputs("\nExit status: 0 on success, 1 when the request failed (weftd "
+	      "refused it or\ncould not be reached), 2 when the command line "
+	      "is wrong.\n",
+	      f);
+}
+
+const struct noun *noun_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(nouns); i++)
+		if (!strcmp(name, nouns[i]->name) ||
+		    !strcmp(name, nouns[i]->collection))
+			return nouns[i];
+	return NULL;
+}
+
+static const struct verb *verb_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (!strcmp(name, verbs[i].name))
+			return &verbs[i];
+	return NULL;
+}
+
+int noun_parse_globals(struct noun_context *ctx, int argc, char **argv,
+		       int *ret_index, bool *ret_help)
+{
+	struct args args;
+	int r;
+
+	r = parse_args(ctx, "", NULL, true, argc, argv, &args);
+	if (r == 0) {
+		*ret_index = argc - args.n_positional;
+		*ret_help = args.help;
+	}
+	args_destroy(&args);
+	return r;
+}
+
+/* Checks the operands and options of 'verb' in 'args', then runs it. */
+static int run_verb(struct noun_context *ctx, const struct noun *noun,
+		    const struct verb *verb, const char *command,
+		    struct args *args)
+{
+	const struct noun_option *options = verb_options(verb, noun);
+	char operand[32];
+
+	if (args->help) {
+		print_verb_help(stdout, noun, verb);
+		return 0;
+	}
+	if (verb->run == verb_create && noun->create_refusal) {
+		print_error("%s", noun->create_refusal);
+		return -EINVAL;
+	}
+
+	operand_name(noun, verb, operand, sizeof(operand));
+	if (args->n_positional < verb->min_operands)
+		return usage_error(command, "missing %s", operand);
+	if (args->n_positional > verb->max_operands)
+		return usage_error(command, "unexpected argument '%s'",
+				   args->positional[verb->max_operands]);
+	for (const struct noun_option *opt = options; opt && opt->name; opt++)
+		if (opt->required && !json_object_get(args->attrs, opt->attr))
+			return usage_error(command, "missing --%s %s",
+					   opt->name, opt->metavar);
+	if (verb->run == verb_update && json_object_size(args->attrs) == 0)
+		return usage_error(
+			command, "nothing to change: give at least one option");
+	return verb->run(ctx, noun, args);
+}
+
+int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
+	     char **argv)
+{
+	const struct verb *verb = NULL;
+	struct args args;
+	char command[64];
+	int index = 0, r;
+
+	/* Global options may come between the noun and the verb. */
+	r = parse_args(ctx, noun->name, NULL, true, argc, argv, &args);
+	if (r == 0) {
+		index = argc - args.n_positional;
+		if (args.help || (index < argc && !strcmp(argv[index], "help")))
+			print_noun_help(stdout, noun);
+		else if (index == argc)
+			r = usage_error(noun->name,
+					"missing command after '%s' (create, "
+					"list, show, update or delete)",
+					noun->name);
+		else if (!(verb = verb_find(argv[index])))
+			r = usage_error(noun->name,
+					"unknown command '%s' for %s",
+					argv[index], noun->collection);
+	}
+	args_destroy(&args);
+	if (r < 0 || !verb)
+		return r;
+
+	snprintf(command, sizeof(command), "%s %s", noun->name, verb->name);
+	r = parse_args(ctx, command, verb_options(verb, noun), false,
+		       argc - index, argv + index, &args);
+	if (r == 0)
+		r = run_verb(ctx, noun, verb, command, &args);
+	args_destroy(&args);
+	return r;
+}
+
+void noun_context_destroy(struct noun_context *ctx)
+{
+	client_free(ctx->client);
+	ctx->client = NULL;
+}

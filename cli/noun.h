@@ -24,6 +24,8 @@
  * failed (weftctl exits with 1).
  */
 
+#define NOUN_DEFAULT_URL "http://127.0.0.1:9696"
+
 /* The global options, and the connection made from them on first use. */
 struct noun_context {
 	const char *url;
@@ -132,22 +134,36 @@ int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
 /* Frees what 'ctx' created. */
 void noun_context_destroy(struct noun_context *ctx);
 
+/* Sets the columns of a 'struct noun' to 'array'. */
+#define NOUN_COLUMNS(array) \
+	.columns = (array), .n_columns = sizeof(array) / sizeof((array)[0])
+
 /* Options that several nouns share, for their option tables. */
-#define NOUN_COMMON_NAME                                            \
-	{ .name = "name", .kind = NOUN_OPTION_STRING, .attr = "name", \
-	  .metavar = "NAME", .help = "the new name" }
-#define NOUN_COMMON_NAME_FILTER                                     \
-	{ .name = "name", .kind = NOUN_OPTION_STRING, .attr = "name", \
-	  .metavar = "NAME", .help = "only those named NAME" }
-#define NOUN_COMMON_DESCRIPTION                                 \
-	{ .name = "description", .kind = NOUN_OPTION_STRING,    \
-	  .attr = "description", .metavar = "TEXT",             \
-	  .help = "a free text describing it" }
-#define NOUN_COMMON_ADMIN_STATE                                      \
-	{ .name = "admin-state", .kind = NOUN_OPTION_UP_DOWN,        \
-	  .attr = "admin_state_up", .metavar = "up|down",            \
-	  .help = "the administrative state: down stops forwarding" }
-#define NOUN_COMMON_NETWORK(is_required, text)                       \
-	{ .name = "network", .kind = NOUN_OPTION_REFERENCE,          \
-	  .attr = "network_id", .metavar = "NETWORK", .help = text,  \
-	  .required = is_required, .ref = &network_noun }
+#define NOUN_COMMON_NAME                                                    \
+	{                                                                   \
+		.name = "name", .kind = NOUN_OPTION_STRING, .attr = "name", \
+		.metavar = "NAME", .help = "the new name"                   \
+	}
+#define NOUN_COMMON_NAME_FILTER                                             \
+	{                                                                   \
+		.name = "name", .kind = NOUN_OPTION_STRING, .attr = "name", \
+		.metavar = "NAME", .help = "only those named NAME"          \
+	}
+#define NOUN_COMMON_DESCRIPTION                                    \
+	{                                                          \
+		.name = "description", .kind = NOUN_OPTION_STRING, \
+		.attr = "description", .metavar = "TEXT",          \
+		.help = "a free text describing it"                \
+	}
+#define NOUN_COMMON_ADMIN_STATE                                           \
+	{                                                                 \
+		.name = "admin-state", .kind = NOUN_OPTION_UP_DOWN,       \
+		.attr = "admin_state_up", .metavar = "up|down",           \
+		.help = "the administrative state: down stops forwarding" \
+	}
+#define NOUN_COMMON_NETWORK(is_required, text)                            \
+	{                                                                 \
+		.name = "network", .kind = NOUN_OPTION_REFERENCE,         \
+		.attr = "network_id", .metavar = "NETWORK", .help = text, \
+		.required = is_required, .ref = &network_noun             \
+	}

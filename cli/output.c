@@ -197,8 +197,8 @@ static void table_print(FILE *f, struct table *t)
 			fputs(cell, f);
 			if (!last)
 				fprintf(f, "%*s",
-					(int)(widths[col] - display_width(cell) +
-					      2),
+					(int)(widths[col] -
+					      display_width(cell) + 2),
 					"");
 		}
 		fputc('\n', f);

@@ -105,8 +105,7 @@ static int find_fixed_ip(json_t *list, const char *subnet_id, uint32_t ip)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(list, i, e)
-	{
+	json_array_foreach(list, i, e) {
 		uint32_t a;
 
 		if (!strcmp(api_str(e, "subnet_id"), subnet_id) &&
@@ -172,8 +171,7 @@ static int claim_item(struct api_ctx *ctx, const struct net_subnets *ns,
 	}
 	if (!addr) {
 		/* Keep the address the port already has on this subnet. */
-		json_array_foreach(held, i, e)
-		{
+		json_array_foreach(held, i, e) {
 			if (!strcmp(api_str(e, "subnet_id"), subnet_id) &&
 			    netaddr_parse_ipv4(api_str(e, "ip_address"), &ip) ==
 				    0 &&
@@ -247,8 +245,7 @@ static int check_fixed_ips(struct api_ctx *ctx, json_t *requested,
 	json_t *item;
 	size_t i;
 
-	json_array_foreach(requested, i, item)
-	{
+	json_array_foreach(requested, i, item) {
 		const char *key;
 		json_t *v;
 
@@ -256,8 +253,7 @@ static int check_fixed_ips(struct api_ctx *ctx, json_t *requested,
 			return api_fail(
 				&ctx->err, 400, "InvalidInput",
 				"Invalid input for fixed_ips. Reason: each item must be a dictionary with subnet_id and/or ip_address.");
-		json_object_foreach(item, key, v)
-		{
+		json_object_foreach(item, key, v) {
 			if ((strcmp(key, "subnet_id") &&
 			     strcmp(key, "ip_address")) ||
 			    !json_is_string(v))
@@ -303,8 +299,7 @@ static int assign_fixed_ips(struct api_ctx *ctx, json_t *obj, json_t *requested,
 				 api_str(obj, "id"), out);
 	} else {
 		r = 0;
-		json_array_foreach(requested, i, item)
-		{
+		json_array_foreach(requested, i, item) {
 			r = claim_item(ctx, ns, obj, item, held, out);
 			if (r < 0)
 				break;
@@ -313,8 +308,7 @@ static int assign_fixed_ips(struct api_ctx *ctx, json_t *obj, json_t *requested,
 	if (r < 0)
 		goto out;
 	/* Release what the port held and no longer has. */
-	json_array_foreach(held, i, e)
-	{
+	json_array_foreach(held, i, e) {
 		uint32_t ip;
 
 		if (netaddr_parse_ipv4(api_str(e, "ip_address"), &ip) < 0 ||
@@ -393,8 +387,7 @@ static int check_address_pairs(struct api_ctx *ctx, json_t *obj)
 			&ctx->err, 400, "AllowedAddressPairExhausted",
 			"The number of allowed address pair exceeds the maximum %d.",
 			MAX_ADDRESS_PAIRS);
-	json_array_foreach(pairs, i, p)
-	{
+	json_array_foreach(pairs, i, p) {
 		const char *ip = api_str(p, "ip_address");
 		json_t *mac = json_object_get(p, "mac_address");
 		uint8_t m[6];
@@ -444,9 +437,11 @@ static int check_port(struct api_ctx *ctx, json_t *obj, bool creating)
 			&ctx->err, 400, "InvalidInput",
 			"Invalid input for binding:vnic_type. Reason: weft supports only 'normal' (tap) ports, not '%s'.",
 			vnic);
-	json_array_foreach(sgs, i, v) if (!json_is_string(v)) return api_fail(
-		&ctx->err, 400, "InvalidInput",
-		"Invalid input for security_groups. Reason: each item must be a security group id.");
+	json_array_foreach(sgs, i, v)
+		if (!json_is_string(v))
+			return api_fail(
+				&ctx->err, 400, "InvalidInput",
+				"Invalid input for security_groups. Reason: each item must be a security group id.");
 	if (check_address_pairs(ctx, obj) < 0)
 		return -1;
 	if (!api_bool(obj, "port_security_enabled")) {
@@ -536,8 +531,7 @@ static int port_remove(struct api_ctx *ctx, json_t *obj)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(json_object_get(obj, "fixed_ips"), i, e)
-	{
+	json_array_foreach(json_object_get(obj, "fixed_ips"), i, e) {
 		uint32_t ip;
 
 		if (netaddr_parse_ipv4(api_str(e, "ip_address"), &ip) == 0 &&

@@ -76,8 +76,7 @@ static int check_pools(struct api_ctx *ctx, json_t *pools,
 				 "at most %s allocation pools are allowed.",
 				 "64", NULL);
 	sn->n_pools = 0;
-	json_array_foreach(pools, i, pool)
-	{
+	json_array_foreach(pools, i, pool) {
 		struct ipam_pool *p = &sn->pools[sn->n_pools++];
 
 		if (!json_is_object(pool) || json_object_size(pool) != 2 ||
@@ -123,8 +122,7 @@ static int check_dns(struct api_ctx *ctx, json_t *list)
 	if (json_array_size(list) > MAX_DNS_NAMESERVERS)
 		return bad_input(ctx, "at most %s DNS nameservers are allowed.",
 				 "5", NULL);
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach(list, i, v) {
 		const char *s = json_string_value(v);
 
 		if (!s || netaddr_parse_ipv4(s, &ip) < 0)
@@ -148,8 +146,7 @@ static int check_routes(struct api_ctx *ctx, json_t *list)
 	if (json_array_size(list) > MAX_HOST_ROUTES)
 		return bad_input(ctx, "at most %s host routes are allowed.",
 				 "20", NULL);
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach(list, i, v) {
 		const char *dest = api_str(v, "destination");
 		const char *hop = api_str(v, "nexthop");
 		uint32_t a;
@@ -386,8 +383,7 @@ static int subnet_remove(struct api_ctx *ctx, json_t *obj)
 	if (!network)
 		return 0;
 	subnets = json_object_get(network, "subnets");
-	json_array_foreach(subnets, i, v)
-	{
+	json_array_foreach(subnets, i, v) {
 		if (!strcmp(json_string_value(v), id)) {
 			json_array_remove(subnets, i);
 			break;

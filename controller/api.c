@@ -62,6 +62,7 @@ static const struct {
 int api_fail(struct api_error *err, int status, const char *type,
 	     const char *fmt, ...)
 {
+	json_t *check;
 	va_list ap;
 
 	err->status = status;
@@ -69,6 +70,14 @@ int api_fail(struct api_error *err, int status, const char *type,
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	/* Messages quote the request, which may not be UTF-8; JSON must be. */
+	check = json_string(err->message);
+	if (!check) {
+		for (char *p = err->message; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+	}
+	json_decref(check);
 	return -1;
 }
 
@@ -262,6 +271,7 @@ static int check_attrs(struct api_ctx *ctx, const struct api_resource *res,
 		       json_t *in, bool creating)
 {
 	char unknown[256] = "";
+	int n_unknown = 0;
 	const char *key;
 	json_t *v;
 
@@ -270,21 +280,19 @@ static int check_attrs(struct api_ctx *ctx, const struct api_resource *res,
 			&ctx->err, 400, "HTTPBadRequest",
 			"The %s in the request body must be a dictionary.",
 			res->member);
-	json_object_foreach(in, key, v)
-	{
+	json_object_foreach(in, key, v) {
 		if (!find_attr(res, key)) {
 			size_t len = strlen(unknown);
 
 			snprintf(unknown + len, sizeof(unknown) - len, "%s%s",
-				 len ? ", " : "", key);
+				 n_unknown++ ? ", " : "", key);
 		}
 	}
-	if (unknown[0])
+	if (n_unknown)
 		return api_fail(&ctx->err, 400, "HTTPBadRequest",
 				"Unrecognized attribute(s) '%s'", unknown);
 
-	json_object_foreach(in, key, v)
-	{
+	json_object_foreach(in, key, v) {
 		const struct api_attr *a = find_attr(res, key);
 
 		if (creating && !(a->flags & API_POST))
@@ -419,8 +427,7 @@ static json_t *project_fields(json_t *obj, json_t *fields)
 	if (!fields || !json_array_size(fields))
 		return json_incref(obj);
 	out = json_object();
-	json_array_foreach(fields, i, f)
-	{
+	json_array_foreach(fields, i, f) {
 		json_t *v = json_object_get(obj, json_string_value(f));
 
 		if (v)
@@ -460,8 +467,7 @@ static int handle_create(struct api_ctx *ctx, const struct api_resource *res,
 		return -1;
 	items = one ? json_pack("[O]", one) : json_incref(many);
 	out = json_array();
-	json_array_foreach(items, i, item)
-	{
+	json_array_foreach(items, i, item) {
 		json_t *obj;
 
 		if (create_one(ctx, res, item, &obj) < 0) {
@@ -589,8 +595,9 @@ static bool value_matches(json_t *v, const char *want)
 		return !want[0] || !strcmp(want, "None") ||
 		       !strcmp(want, "null");
 	case JSON_ARRAY:
-		json_array_foreach(v, i,
-				   e) if (value_matches(e, want)) return true;
+		json_array_foreach(v, i, e)
+			if (value_matches(e, want))
+				return true;
 		return false;
 	case JSON_OBJECT: {
 		/* A dictionary in a list, e.g. a fixed IP: "key=value". */
@@ -624,16 +631,16 @@ static int list_one(json_t *doc, void *data)
 
 	if (!visible(st->ctx, st->res, doc))
 		return 0;
-	json_object_foreach(st->filters, key, values)
-	{
+	json_object_foreach(st->filters, key, values) {
 		json_t *v = json_object_get(doc, key), *want;
 		bool match = false;
 		size_t i;
 
 		if (!v)
 			return 0;
-		json_array_foreach(values, i, want) match =
-			match || value_matches(v, json_string_value(want));
+		json_array_foreach(values, i, want)
+			match = match ||
+				value_matches(v, json_string_value(want));
 		if (!match)
 			return 0;
 	}
@@ -704,8 +711,7 @@ static int check_filter(struct api_ctx *ctx, const struct api_attr *a,
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(values, i, v)
-	{
+	json_array_foreach(values, i, v) {
 		const char *text = json_string_value(v);
 		bool ok = true;
 
@@ -754,12 +760,10 @@ static void next_link(struct api_ctx *ctx, const struct api_resource *res,
 	size_t i;
 
 	snprintf(buf, len, "%s/v2.0/%s?", ctx->base_url, res->collection);
-	json_object_foreach(query, key, values)
-	{
+	json_object_foreach(query, key, values) {
 		if (!strcmp(key, "marker"))
 			continue;
-		json_array_foreach(values, i, v)
-		{
+		json_array_foreach(values, i, v) {
 			append_encoded(buf, len, key);
 			strncat(buf, "=", len - strlen(buf) - 1);
 			append_encoded(buf, len, json_string_value(v));
@@ -787,8 +791,7 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 		r = policy_denied(ctx, "get", res, NULL);
 		goto out;
 	}
-	json_object_foreach(query, key, values)
-	{
+	json_object_foreach(query, key, values) {
 		static const char *const paging[] = {
 			"fields",   "limit",	"marker",
 			"sort_key", "sort_dir", "page_reverse"

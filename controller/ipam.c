@@ -57,8 +57,7 @@ int ipam_subnet_parse(json_t *subnet, struct ipam_subnet *ret)
 	pools = json_object_get(subnet, "allocation_pools");
 	if (json_array_size(pools) > IPAM_MAX_POOLS)
 		return -EINVAL;
-	json_array_foreach(pools, i, pool)
-	{
+	json_array_foreach(pools, i, pool) {
 		struct ipam_pool *p = &sn.pools[sn.n_pools++];
 
 		if (netaddr_parse_ipv4(

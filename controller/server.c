@@ -76,7 +76,8 @@ static const char *method_name(enum evhttp_cmd_type cmd)
 	}
 }
 
-/* Parses the query string into {key: [values...]}. */
+/* Parses the query string into {key: [values...]}; NULL when a key or
+ * value is not UTF-8. */
 static json_t *parse_query(const char *query)
 {
 	struct evkeyvalq params;
@@ -85,22 +86,27 @@ static json_t *parse_query(const char *query)
 
 	if (!query || evhttp_parse_query_str(query, &params) < 0)
 		return out;
-	TAILQ_FOREACH(kv, &params, next)
-	{
+	TAILQ_FOREACH(kv, &params, next) {
 		/* libevent decodes the values but not the keys (which may
 		 * carry "%3A", as in "provider%3Asegmentation_id"). */
 		char *key = evhttp_uridecode(kv->key, 1, NULL);
-		json_t *list;
+		json_t *list = key ? json_object_get(out, key) : NULL;
+		json_t *value = json_string(kv->value);
 
-		if (!key)
-			continue;
-		list = json_object_get(out, key);
-		if (!list) {
+		if (key && value && !list) {
 			list = json_array();
-			json_object_set_new(out, key, list);
+			if (json_object_set_new(out, key, list) < 0)
+				list = NULL; /* the key is not UTF-8 */
 		}
-		json_array_append_new(list, json_string(kv->value));
 		free(key);
+		if (!list || !value) {
+			/* Not UTF-8: no filter could match it; refuse it. */
+			json_decref(value);
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+		json_array_append_new(list, value);
 	}
 	evhttp_clear_headers(&params);
 	return out;
@@ -238,7 +244,12 @@ static void handle_request(struct evhttp_request *req, void *arg)
 		NULL);
 	query = parse_query(evhttp_uri_get_query(uri));
 
-	status = authenticate(srv, req, path, &ctx, &out);
+	if (!query)
+		status =
+			fail_body(&ctx.err, 400, "HTTPBadRequest",
+				  "The query string is not valid UTF-8.", &out);
+	else
+		status = authenticate(srv, req, path, &ctx, &out);
 	if (!status)
 		status = read_body(srv, req, &body, &out);
 	if (!status)

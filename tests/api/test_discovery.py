@@ -81,3 +81,11 @@ def test_wrong_method_405(api):
     r = api.get("/v2.0/networks/" + n["id"])
     assert r.json()["network"]["name"] == "net"
     assert r.json()["network"]["revision_number"] == n["revision_number"]
+
+
+def test_other_http_methods_405(api):
+    n = network(api)
+    for method in ("PATCH", "OPTIONS"):
+        r = api.request(method, "/v2.0/networks/" + n["id"], body={"network": {"name": "x"}})
+        neutron_error(r, 405, "HTTPMethodNotAllowed")
+    assert api.get("/v2.0/networks/" + n["id"]).json()["network"]["name"] == "net"

@@ -118,8 +118,10 @@ def test_delete_with_port_is_409(api):
     n = network(api)
     subnet(api, n)
     p = port(api, n)
+    before = show(api, "networks", n["id"])
     neutron_error(api.delete("/v2.0/networks/" + n["id"]), 409, "NetworkInUse")
-    assert show(api, "networks", n["id"])["revision_number"] == 1
+    assert show(api, "networks", n["id"]) == before
+    assert len(lst(api, "subnets")) == 1
     assert api.delete("/v2.0/ports/" + p["id"]).status_code == 204
     assert api.delete("/v2.0/networks/" + n["id"]).status_code == 204
 
@@ -436,3 +438,10 @@ def test_shared_updatable_by_admin(api):
     assert r.status_code == 200, r.text
     assert r.json()["network"]["shared"] is True
     assert ids(lst(api, "networks", {"shared": "true"})) == [n["id"]]
+
+
+def test_bad_filter_values(api):
+    network(api)
+    bad_request(api.get("/v2.0/networks", params={"admin_state_up": "maybe"}))
+    bad_request(api.get("/v2.0/networks", params={"mtu": "big"}))
+    bad_request(api.get("/v2.0/networks", params={"limit": "-1"}))

@@ -362,3 +362,74 @@ def test_bulk_all_or_nothing(api):
     # The addresses and MACs the failed bulks touched are all free.
     port(api, n, fixed_ips=[{"ip_address": "10.0.0.21"}], mac_address="fa:16:3e:aa:aa:aa")
     port(api, n, fixed_ips=[{"ip_address": "10.0.0.30"}])
+
+
+def test_allocation_falls_over_to_next_subnet(api):
+    n = network(api)
+    s1 = subnet(api, n, "10.0.0.0/30")
+    assert s1["allocation_pools"] == [{"start": "10.0.0.2", "end": "10.0.0.2"}]
+    s2 = subnet(api, n, "10.0.1.0/24")
+    p = port(api, n)
+    assert p["fixed_ips"] == [{"subnet_id": s1["id"], "ip_address": "10.0.0.2"}]
+    q = port(api, n)
+    assert len(q["fixed_ips"]) == 1 and q["fixed_ips"][0]["subnet_id"] == s2["id"], q
+    # Once s1 has room again, it is first again.
+    assert api.delete("/v2.0/ports/" + p["id"]).status_code == 204
+    assert port(api, n)["fixed_ips"] == [{"subnet_id": s1["id"], "ip_address": "10.0.0.2"}]
+
+
+def test_update_keeps_own_ip_and_mac(api):
+    n, s = net_with_subnet(api)
+    s2 = subnet(api, n, "10.0.1.0/24")
+    p = port(api, n, fixed_ips=[{"ip_address": "10.0.0.10"}], mac_address="fa:16:3e:00:00:aa")
+    # Re-stating the port's own address and MAC is not a conflict with itself.
+    r = api.put("/v2.0/ports/" + p["id"], {"port": {
+        "mac_address": "fa:16:3e:00:00:aa",
+        "fixed_ips": [{"subnet_id": s["id"], "ip_address": "10.0.0.10"},
+                      {"subnet_id": s2["id"], "ip_address": "10.0.1.10"}]}})
+    assert r.status_code == 200, r.text
+    u = r.json()["port"]
+    assert sorted(f["ip_address"] for f in u["fixed_ips"]) == ["10.0.0.10", "10.0.1.10"]
+    # Dropping one frees it, keeping the other.
+    r = api.put("/v2.0/ports/" + p["id"], {"port": {"fixed_ips": [{"ip_address": "10.0.1.10"}]}})
+    assert r.status_code == 200, r.text
+    assert r.json()["port"]["fixed_ips"] == [{"subnet_id": s2["id"], "ip_address": "10.0.1.10"}]
+    port(api, n, fixed_ips=[{"ip_address": "10.0.0.10"}])
+    r = api.post("/v2.0/ports", {"port": {"network_id": n["id"],
+                                          "fixed_ips": [{"ip_address": "10.0.1.10"}]}})
+    neutron_error(r, 409, "IpAddressAlreadyAllocated")
+
+
+def test_concurrent_allocation_no_duplicates(weftd):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import Api
+    api = Api(weftd.url)
+    n, s = net_with_subnet(api, "10.0.0.0/27")   # 29 addresses in the pool
+
+    def mk(_):
+        r = Api(weftd.url).post("/v2.0/ports", {"port": {"network_id": n["id"]}})
+        return r
+
+    with ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(mk, range(40)))
+    ok = [r.json()["port"] for r in results if r.status_code == 201]
+    for r in results:
+        if r.status_code != 201:
+            neutron_error(r, 409, "IpAddressGenerationFailure")
+    assert len(ok) == 29
+    ips = [p["fixed_ips"][0]["ip_address"] for p in ok]
+    assert len(set(ips)) == 29
+    assert all(in_pools(ip, s["allocation_pools"]) for ip in ips)
+    assert len(lst(api, "ports")) == 29
+
+
+def test_bulk_exhaustion_writes_nothing(api):
+    n, s = net_with_subnet(api, "10.0.0.0/29")   # 5 addresses
+    port(api, n)
+    before = snapshot(api)
+    r = api.post("/v2.0/ports", {"ports": [{"network_id": n["id"]} for _ in range(5)]})
+    neutron_error(r, 409, "IpAddressGenerationFailure")
+    assert snapshot(api) == before
+    r = api.post("/v2.0/ports", {"ports": [{"network_id": n["id"]} for _ in range(4)]})
+    assert r.status_code == 201, r.text
