@@ -2,6 +2,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -112,6 +114,11 @@ static json_t *parse_query(const char *query)
 	return out;
 }
 
+static int append_to_evbuffer(const char *text, size_t len, void *data)
+{
+	return evbuffer_add(data, text, len);
+}
+
 static void send_json(struct evhttp_request *req, int status, json_t *body,
 		      const char *request_id)
 {
@@ -120,12 +127,10 @@ static void send_json(struct evhttp_request *req, int status, json_t *body,
 
 	evhttp_add_header(out, "X-Openstack-Request-Id", request_id);
 	if (body && status != 204) {
-		char *text = json_dumps(body, JSON_COMPACT);
-
 		evhttp_add_header(out, "Content-Type", "application/json");
-		if (text)
-			evbuffer_add(buf, text, strlen(text));
-		free(text);
+		/* Serialise straight into the output buffer: no second copy
+		 * of a large list. */
+		json_dump_callback(body, append_to_evbuffer, buf, JSON_COMPACT);
 	}
 	evhttp_send_reply(req, status, reason_phrase(status), buf);
 	evbuffer_free(buf);
@@ -275,6 +280,7 @@ int server_new(struct event_base *base, const struct server_options *opts,
 {
 	const char *colon = strrchr(opts->listen, ':');
 	char addr[256];
+	struct evhttp_bound_socket *handle;
 	struct server *srv;
 	char *end;
 	long port;
@@ -312,8 +318,18 @@ int server_new(struct event_base *base, const struct server_options *opts,
 				   EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
 				   EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(srv->http, handle_request, srv);
-	if (evhttp_bind_socket(srv->http, addr[0] == '[' ? addr : addr,
-			       (ev_uint16_t)port) < 0) {
+	handle = evhttp_bind_socket_with_handle(srv->http, addr,
+						(ev_uint16_t)port);
+	if (handle) {
+		/* Accepted sockets inherit TCP_NODELAY: without it a large
+		 * answer written in several pieces waits for the client's
+		 * delayed ACK (about 40 ms) on keep-alive connections. */
+		int one = 1;
+
+		setsockopt(evhttp_bound_socket_get_fd(handle), IPPROTO_TCP,
+			   TCP_NODELAY, &one, sizeof(one));
+	}
+	if (!handle) {
 		snprintf(errmsg, errmsg_len, "cannot listen on %s: %s",
 			 opts->listen, strerror(errno));
 		evhttp_free(srv->http);

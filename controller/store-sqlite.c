@@ -128,6 +128,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_COUNT];
+	sqlite3_stmt *list_stmt[3][2];
 	uint64_t revision; /* last committed */
 	uint64_t txn_revision; /* taken by the open transaction, 0 if none */
 	bool in_txn;
@@ -334,6 +335,9 @@ void store_free(struct store *s)
 		store_rollback(s);
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 2; j++)
+			sqlite3_finalize(s->list_stmt[i][j]);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -387,6 +391,10 @@ void store_rollback(struct store *s)
 	/* Reset every statement so none holds the transaction open. */
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_reset(s->stmt[i]);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 2; j++)
+			if (s->list_stmt[i][j])
+				sqlite3_reset(s->list_stmt[i][j]);
 	stmt_exec(stmt_get(s, STMT_ROLLBACK));
 	s->in_txn = false;
 	s->txn_revision = 0;
@@ -486,25 +494,42 @@ json_t *store_get(struct store *s, const char *kind, const char *id)
 	return doc;
 }
 
+/* The statement for a list query's shape (project filter: none, own,
+ * own or shared; parent filter: no, yes), prepared once. */
+static sqlite3_stmt *list_stmt(struct store *s, const struct store_query *q)
+{
+	int proj = q->project_id ? (q->include_shared ? 2 : 1) : 0;
+	int parent = q->parent_id != NULL;
+	sqlite3_stmt **st = &s->list_stmt[proj][parent];
+	char sql[256];
+
+	if (!*st) {
+		static const char *const proj_sql[] = {
+			"", " AND project_id = ?",
+			" AND (project_id = ? OR shared = 1)"
+		};
+
+		snprintf(
+			sql, sizeof(sql),
+			"SELECT body FROM resources WHERE kind = ?%s%s ORDER BY seq",
+			proj_sql[proj], parent ? " AND parent_id = ?" : "");
+		if (sqlite3_prepare_v3(s->db, sql, -1,
+				       SQLITE_PREPARE_PERSISTENT, st, NULL))
+			return NULL;
+	}
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
+	return *st;
+}
+
 int store_list(struct store *s, const struct store_query *q, store_list_fn fn,
 	       void *data)
 {
-	char sql[256];
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = list_stmt(s, q);
 	int rc, r = 0, i = 1;
 
-	/* Built from fixed fragments only; values are bound. */
-	snprintf(sql, sizeof(sql),
-		 "SELECT body FROM resources WHERE kind = ?%s%s ORDER BY seq",
-		 q->project_id ?
-			 (q->include_shared ?
-				  " AND (project_id = ? OR shared = 1)" :
-				  " AND project_id = ?") :
-			 "",
-		 q->parent_id ? " AND parent_id = ?" : "");
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc)
-		return sqlite_errno(rc);
+	if (!st)
+		return -EIO;
 	bind_text(st, i++, q->kind);
 	if (q->project_id)
 		bind_text(st, i++, q->project_id);
@@ -522,9 +547,9 @@ int store_list(struct store *s, const struct store_query *q, store_list_fn fn,
 		if (r)
 			break;
 	}
-	if (!r && rc != SQLITE_DONE)
+	if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		r = sqlite_errno(rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return r;
 }
 
