@@ -42,13 +42,26 @@ fuzz:
 check: deps
 	$(MAKE) unit
 	$(MAKE) api
+	$(MAKE) e2e
 	$(MAKE) fuzz
 
+# End-to-end tests in a lab of network namespaces (lab/weft-lab) with the
+# release build's weftd and weft-agent; they skip where namespaces cannot be
+# made (not root) or the agent is not built.
+.PHONY: e2e demo-down
+e2e: build
+	WEFT_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -rs tests/e2e
+
+# A 3-host lab with two tenants; it stays up until 'make demo-down'.
 demo: deps build
-	scripts/demo
+	BUILD=$(CURDIR)/$(BUILD) scripts/demo
+
+demo-down:
+	lab/weft-lab down
 
 bench: deps build
 	bench/api-bench.sh $(BUILD)
+	bench/datapath-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -54,6 +54,8 @@ struct args {
 	char **positional;
 	int n_positional;
 	bool help;
+	/* The noun's own command being run, if it is one. */
+	const struct noun_verb *extra;
 };
 
 struct verb {
@@ -794,6 +796,34 @@ static int verb_delete(struct noun_context *ctx, const struct noun *noun,
 	return failed;
 }
 
+/* Runs a command of the noun's own (args->extra) on the resource named by
+ * the operand. */
+static int verb_extra(struct noun_context *ctx, const struct noun *noun,
+		      struct args *args)
+{
+	json_auto_t *resource = NULL;
+	int r;
+
+	r = resolve(ctx, noun, args->positional[0], NULL, NULL, &resource);
+	if (r == 0)
+		r = args->extra->run(ctx, noun, resource);
+	return r;
+}
+
+int noun_request(struct noun_context *ctx, const char *method, const char *path,
+		 json_t *body, json_t **ret)
+{
+	return request(ctx, method, path, body, ret);
+}
+
+char *noun_resource_path(struct noun_context *ctx, const struct noun *noun,
+			 const char *id)
+{
+	if (ensure_client(ctx) < 0)
+		return NULL;
+	return resource_path(ctx, noun, id);
+}
+
 static const struct verb verbs[] = {
 	{ "create", "Creates a new %s and shows it.", false, "NAME", 1, 1,
 	  offsetof(struct noun, create_options), verb_create },
@@ -942,6 +972,14 @@ static void print_noun_help(FILE *f, const struct noun *noun)
 			 verbs[i].plural ? noun->collection : noun->name);
 		print_option_line(f, left, summary);
 	}
+	for (const struct noun_verb *v = noun->extra_verbs; v && v->name; v++) {
+		char operand[32], left[64];
+		struct verb generic = { .name = v->name };
+
+		operand_name(noun, &generic, operand, sizeof(operand));
+		snprintf(left, sizeof(left), "%s %s", v->name, operand);
+		print_option_line(f, left, v->summary);
+	}
 	fprintf(f,
 		"\nRun 'weftctl %s COMMAND --help' for the options of a "
 		"command.\n",
@@ -1034,9 +1072,28 @@ static int run_verb(struct noun_context *ctx, const struct noun *noun,
 	return verb->run(ctx, noun, args);
 }
 
+/* Finds a command of the noun's own called 'name' and describes it as a
+ * verb in 'buf'; NULL when there is none. */
+static const struct verb *extra_verb_find(const struct noun *noun,
+					  const char *name, struct verb *buf,
+					  const struct noun_verb **ret)
+{
+	for (const struct noun_verb *v = noun->extra_verbs; v && v->name; v++) {
+		if (strcmp(v->name, name))
+			continue;
+		*buf = (struct verb){ v->name, v->summary, false,     NULL, 1,
+				      1,       NO_OPTIONS, verb_extra };
+		*ret = v;
+		return buf;
+	}
+	return NULL;
+}
+
 int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
 	     char **argv)
 {
+	const struct noun_verb *extra = NULL;
+	struct verb extra_buf;
 	const struct verb *verb = NULL;
 	struct args args;
 	char command[64];
@@ -1053,7 +1110,9 @@ int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
 					"missing command after '%s' (create, "
 					"list, show, update or delete)",
 					noun->name);
-		else if (!(verb = verb_find(argv[index])))
+		else if (!(verb = verb_find(argv[index])) &&
+			 !(verb = extra_verb_find(noun, argv[index], &extra_buf,
+						  &extra)))
 			r = usage_error(noun->name,
 					"unknown command '%s' for %s",
 					argv[index], noun->collection);
@@ -1065,6 +1124,7 @@ int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
 	snprintf(command, sizeof(command), "%s %s", noun->name, verb->name);
 	r = parse_args(ctx, command, verb_options(verb, noun), false,
 		       argc - index, argv + index, &args);
+	args.extra = extra;
 	if (r == 0)
 		r = run_verb(ctx, noun, verb, command, &args);
 	args_destroy(&args);

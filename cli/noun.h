@@ -86,6 +86,20 @@ struct noun_option {
 	const char *implies;
 };
 
+struct noun;
+
+/* A command that only some nouns have (port stats). It takes one resource,
+ * by id or name, which weftctl looks up before calling 'run'. */
+struct noun_verb {
+	const char *name;
+	/* One line for --help. */
+	const char *summary;
+	/* 'resource' is the resource the operand names. Returns 0 or a
+	 * negative errno, as the verbs do. */
+	int (*run)(struct noun_context *ctx, const struct noun *noun,
+		   json_t *resource);
+};
+
 struct noun {
 	/* The singular ("network"), also the key of the API's bodies. */
 	const char *name;
@@ -106,6 +120,8 @@ struct noun {
 	const struct noun_option *create_options;
 	const struct noun_option *update_options;
 	const struct noun_option *list_options;
+	/* Commands of this noun only, ending with an empty entry; or NULL. */
+	const struct noun_verb *extra_verbs;
 };
 
 extern const struct noun network_noun;
@@ -130,6 +146,16 @@ const struct noun *noun_find(const char *name);
  * the second the verb, with the options that follow. */
 int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
 	     char **argv);
+
+/* Sends a request as client_request() does (connecting on first use) and
+ * reports its failure on stderr. For noun_verb.run functions. */
+int noun_request(struct noun_context *ctx, const char *method, const char *path,
+		 json_t *body, json_t **ret);
+
+/* Returns a malloc()ed "/v2.0/COLLECTION/ID" for 'noun', or NULL when out
+ * of memory. */
+char *noun_resource_path(struct noun_context *ctx, const struct noun *noun,
+			 const char *id);
 
 /* Frees what 'ctx' created. */
 void noun_context_destroy(struct noun_context *ctx);

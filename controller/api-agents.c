@@ -21,6 +21,23 @@ static const struct api_attr agent_attrs[] = {
 	{ NULL },
 };
 
+/* 'alive' and the last heartbeat come from the southbound service's
+ * memory: heartbeats are not written to the store. */
+static void agent_present(struct api_ctx *ctx, json_t *obj)
+{
+	char heartbeat[32] = "";
+	const char *host = api_str(obj, "host");
+	bool alive = false;
+
+	if (host && ctx->live && ctx->live->agent_alive)
+		alive = ctx->live->agent_alive(ctx->live->data, host, heartbeat,
+					       sizeof(heartbeat));
+	json_object_set_new(obj, "alive", json_boolean(alive));
+	if (alive && heartbeat[0])
+		json_object_set_new(obj, "heartbeat_timestamp",
+				    json_string(heartbeat));
+}
+
 const struct api_resource api_agents = {
 	.member = "agent",
 	.collection = "agents",
@@ -28,4 +45,5 @@ const struct api_resource api_agents = {
 	.attrs = agent_attrs,
 	.allow_create = false,
 	.admin_only = true,
+	.present = agent_present,
 };

@@ -414,6 +414,9 @@ static int finish(struct api_ctx *ctx, int failed)
 	if (r < 0)
 		return api_fail(&ctx->err, 500, "HTTPInternalServerError",
 				"The store failed to commit: %s", strerror(-r));
+	if (ctx->live && ctx->live->committed)
+		ctx->live->committed(ctx->live->data,
+				     store_revision(ctx->store));
 	return 0;
 }
 
@@ -496,6 +499,8 @@ static int handle_show(struct api_ctx *ctx, const struct api_resource *res,
 
 	if (!obj)
 		return -1;
+	if (res->present)
+		res->present(ctx, obj);
 	*ret = json_pack("{s:o}", res->member,
 			 project_fields(obj, json_object_get(query, "fields")));
 	json_decref(obj);
@@ -537,6 +542,8 @@ out:
 		json_decref(obj);
 		return -1;
 	}
+	if (res->present)
+		res->present(ctx, obj);
 	*ret = json_pack("{s:o}", res->member, obj);
 	return 200;
 }
@@ -631,6 +638,8 @@ static int list_one(json_t *doc, void *data)
 
 	if (!visible(st->ctx, st->res, doc))
 		return 0;
+	if (st->res->present)
+		st->res->present(st->ctx, doc);
 	json_object_foreach(st->filters, key, values) {
 		json_t *v = json_object_get(doc, key), *want;
 		bool match = false;

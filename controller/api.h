@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -40,10 +41,28 @@ struct api_config {
 	const char *public_url; /* for links; NULL: from the Host header */
 };
 
+/*
+ * What the running daemon knows beyond the store, offered to the API core
+ * (by the southbound service). The whole struct is optional (NULL in
+ * api_ctx), as is each member.
+ */
+struct api_live {
+	void *data;
+	/* Called after a write transaction committed; 'revision' is the
+	 * store's revision after it. */
+	void (*committed)(void *data, uint64_t revision);
+	/* Whether the agent of 'host' is connected and recently heard from;
+	 * when true, writes the time it was last heard from into 'heartbeat'
+	 * ("YYYY-MM-DD HH:MM:SS"). */
+	bool (*agent_alive)(void *data, const char *host, char *heartbeat,
+			    size_t len);
+};
+
 /* One request's context. */
 struct api_ctx {
 	struct store *store;
 	const struct api_config *cfg;
+	const struct api_live *live; /* may be NULL */
 	const char *project_id; /* the caller's project */
 	bool is_admin;
 	char now[32]; /* the request's timestamp, YYYY-MM-DDTHH:MM:SSZ */
@@ -112,6 +131,10 @@ struct api_resource {
 	 * the document so that lists can find it); NULL: never. */
 	bool (*shared)(json_t *obj);
 	const struct api_action *actions; /* terminated by { NULL } */
+	/* Completes 'obj' with attributes that are not stored, computed at
+	 * read time (an agent's 'alive'), before it is filtered and answered
+	 * by show, list and update; NULL: nothing to add. */
+	void (*present)(struct api_ctx *ctx, json_t *obj);
 };
 
 extern const struct api_resource api_networks;

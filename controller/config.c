@@ -23,6 +23,8 @@ void config_init(struct config *c)
 	set_str(&c->synchronous, "full");
 	set_str(&c->log_level, "info");
 	set_str(&c->base_mac, "fa:16:3e");
+	set_str(&c->southbound, "tcp:0.0.0.0:9697,unix:/run/weft/sb.sock");
+	c->agent_down_time = 10;
 	c->max_body_size = 1024 * 1024;
 	c->underlay_mtu = 1500;
 }
@@ -37,6 +39,7 @@ void config_destroy(struct config *c)
 	free(c->synchronous);
 	free(c->log_level);
 	free(c->base_mac);
+	free(c->southbound);
 }
 
 static int parse_uint(const char *value, unsigned long long min,
@@ -107,6 +110,24 @@ int config_set(struct config *c, const char *key, const char *value,
 		    strlen(value) != 8 || (a & 1))
 			goto bad;
 		set_str(&c->base_mac, value);
+	} else if (!strcmp(k, "southbound")) {
+		if (!value[0])
+			goto bad;
+		for (const char *item = value; item;) {
+			while (*item == ' ')
+				item++;
+			if (strncmp(item, "tcp:", 4) &&
+			    strncmp(item, "unix:", 5))
+				goto bad;
+			item = strchr(item, ',');
+			if (item)
+				item++;
+		}
+		set_str(&c->southbound, value);
+	} else if (!strcmp(k, "agent_down_time")) {
+		if (parse_uint(value, 1, 3600, &n) < 0)
+			goto bad;
+		c->agent_down_time = (unsigned)n;
 	} else {
 		snprintf(errmsg, errmsg_len, "unknown option '%s'", key);
 		return -EINVAL;

@@ -22,6 +22,8 @@ struct config {
 	char *synchronous; /* "full" or "normal" */
 	char *log_level; /* err, warn, info, debug */
 	char *base_mac; /* "fa:16:3e": the first 3 bytes of MACs */
+	char *southbound; /* agents' listeners: "tcp:ADDR:PORT,unix:PATH" */
+	unsigned agent_down_time; /* seconds without a message: dead */
 };
 
 #define CONFIG_DEFAULT_PATH "/etc/weft/weftd.conf"

@@ -47,6 +47,10 @@ static const char *reason_phrase(int status)
 		return "Method Not Allowed";
 	case 409:
 		return "Conflict";
+	case 502:
+		return "Bad Gateway";
+	case 504:
+		return "Gateway Timeout";
 	case 413:
 		return "Request Entity Too Large";
 	case 503:
@@ -218,6 +222,133 @@ static int authenticate(struct server *srv, struct evhttp_request *req,
 	return 0;
 }
 
+/* A GET /v2.0/ports/ID/stats waiting for the agent's answer. */
+struct pending_stats {
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	struct southbound_stats *handle;
+	char request_id[48];
+	char *path;
+	struct timespec t0;
+};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void stats_answered(void *arg, int status, json_t *body)
+{
+	struct pending_stats *p = arg;
+
+	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+	send_json(p->req, status, body, p->request_id);
+	log_msg(status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG,
+		"GET %s -> %d (%.2f ms) %s", p->path, status, ms_since(&p->t0),
+		p->request_id);
+	free(p->path);
+	free(p);
+}
+
+/* The client went away before the agent answered. */
+static void stats_client_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct pending_stats *p = arg;
+
+	southbound_stats_cancel(p->handle);
+	log_debug("GET %s: the client closed the connection (%s)", p->path,
+		  p->request_id);
+	free(p->path);
+	free(p);
+}
+
+/* Whether 'path' is /v2.0/ports/ID/stats; copies ID into 'id'. */
+static bool is_stats_path(const char *path, char *id, size_t len)
+{
+	static const char prefix[] = "/v2.0/ports/";
+	const char *rest, *slash;
+
+	if (strncmp(path, prefix, sizeof(prefix) - 1))
+		return false;
+	rest = path + sizeof(prefix) - 1;
+	slash = strchr(rest, '/');
+	if (!slash || slash == rest || (size_t)(slash - rest) >= len ||
+	    (strcmp(slash, "/stats") && strcmp(slash, "/stats/")))
+		return false;
+	memcpy(id, rest, (size_t)(slash - rest));
+	id[slash - rest] = '\0';
+	return true;
+}
+
+/*
+ * GET /v2.0/ports/ID/stats: asks the agent of the port's host and answers
+ * when it does (southbound.h). Returns 0 when the answer will come later,
+ * or an HTTP status with 'out' set.
+ */
+static int start_port_stats(struct server *srv, struct evhttp_request *req,
+			    struct api_ctx *ctx, const char *id,
+			    const char *path, const char *request_id,
+			    const struct timespec *t0, json_t **out)
+{
+	json_t *port = api_find(ctx, &api_ports, id);
+	struct pending_stats *p;
+	const char *host;
+	int r;
+
+	if (!port) {
+		*out = api_error_body(&ctx->err);
+		return ctx->err.status;
+	}
+	host = api_str(port, "binding:host_id");
+	if (!host || !host[0]) {
+		api_fail(
+			&ctx->err, 409, "PortNotBound",
+			"Port %s is not bound to a host: no agent holds its counters.",
+			id);
+		goto fail;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->path = strdup(path))) {
+		free(p);
+		api_fail(&ctx->err, 500, "HTTPInternalServerError",
+			 "Out of memory.");
+		goto fail;
+	}
+	r = srv->opts.southbound ?
+		    southbound_port_stats(srv->opts.southbound, host, id,
+					  stats_answered, p, &p->handle) :
+		    -ENOTCONN;
+	if (r < 0) {
+		free(p->path);
+		free(p);
+		if (r == -ENOTCONN)
+			api_fail(
+				&ctx->err, 409, "AgentNotConnected",
+				"The agent of host %s, which port %s is bound to, is not connected.",
+				host, id);
+		else
+			api_fail(&ctx->err, 500, "HTTPInternalServerError",
+				 "Cannot ask the agent of host %s: %s", host,
+				 strerror(-r));
+		goto fail;
+	}
+	p->req = req;
+	p->evcon = evhttp_request_get_connection(req);
+	p->t0 = *t0;
+	snprintf(p->request_id, sizeof(p->request_id), "%s", request_id);
+	evhttp_connection_set_closecb(p->evcon, stats_client_closed, p);
+	json_decref(port);
+	return 0;
+fail:
+	json_decref(port);
+	*out = api_error_body(&ctx->err);
+	return ctx->err.status;
+}
+
 static void handle_request(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
@@ -225,8 +356,10 @@ static void handle_request(struct evhttp_request *req, void *arg)
 	const char *method = method_name(evhttp_request_get_command(req));
 	const char *host = evhttp_find_header(
 		evhttp_request_get_input_headers(req), "Host");
-	struct api_ctx ctx = { .store = srv->store, .cfg = srv->opts.api };
-	char request_id[48], base_url[300], uuid[37];
+	struct api_ctx ctx = { .store = srv->store,
+			       .cfg = srv->opts.api,
+			       .live = srv->opts.live };
+	char request_id[48], base_url[300], uuid[37], port_id[64];
 	struct timespec t0, t1;
 	json_t *query, *body = NULL, *out = NULL;
 	char *path = NULL;
@@ -255,6 +388,13 @@ static void handle_request(struct evhttp_request *req, void *arg)
 				  "The query string is not valid UTF-8.", &out);
 	else
 		status = authenticate(srv, req, path, &ctx, &out);
+	if (!status && !strcmp(method, "GET") &&
+	    is_stats_path(path, port_id, sizeof(port_id))) {
+		status = start_port_stats(srv, req, &ctx, port_id, path,
+					  request_id, &t0, &out);
+		if (!status)
+			goto out; /* answered when the agent answers */
+	}
 	if (!status)
 		status = read_body(srv, req, &body, &out);
 	if (!status)
@@ -267,7 +407,7 @@ static void handle_request(struct evhttp_request *req, void *arg)
 		(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
 		request_id, status >= 500 ? ctx.err.message : "");
-
+out:
 	json_decref(out);
 	json_decref(body);
 	json_decref(query);

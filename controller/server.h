@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "southbound.h"
 #include "store.h"
 
 /*
@@ -24,6 +25,11 @@ struct server_options {
 	bool token_auth;
 	const char *default_project; /* noauth */
 	const struct api_config *api;
+	/* The daemon's live state for the API core (may be NULL). */
+	const struct api_live *live;
+	/* Where GET /v2.0/ports/ID/stats is forwarded (may be NULL: no
+	 * agent is ever connected). */
+	struct southbound *southbound;
 };
 
 /* Binds the listening socket. 'auth' may be NULL in noauth mode; it is

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "southbound.h"
 #include "store.h"
 
 static const struct option options[] = {
@@ -32,6 +33,8 @@ static const struct option options[] = {
 	{ "synchronous", required_argument, NULL, 's' },
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "base-mac", required_argument, NULL, 'b' },
+	{ "southbound", required_argument, NULL, 'S' },
+	{ "agent-down-time", required_argument, NULL, 'D' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -59,12 +62,17 @@ static void usage(FILE *f)
 		"      --synchronous full|normal  fsync every commit (full, default) or not\n"
 		"      --log-level err|warn|info|debug  (default info)\n"
 		"      --base-mac XX:XX:XX    first three bytes of generated MACs (default fa:16:3e)\n"
+		"      --southbound LIST      agents' listeners, comma-separated tcp:ADDR:PORT and\n"
+		"                             unix:PATH (default " SOUTHBOUND_DEFAULT_LISTEN
+		")\n"
+		"      --agent-down-time SECONDS  an agent silent this long is dead (default 10)\n"
 		"  -h, --help                 this text\n"
 		"  -V, --version              print the version\n");
 }
 
 static struct auth *current_auth;
 static struct server *current_server;
+static struct southbound *current_southbound;
 static const char *token_file;
 
 /* SIGHUP re-reads the token file; a bad file keeps the old tokens. */
@@ -108,6 +116,7 @@ int main(int argc, char **argv)
 	struct api_config api_cfg = { 0 };
 	struct store_options sopts;
 	struct server_options srv_opts;
+	struct southbound_options sb_opts;
 	struct store *store = NULL;
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
@@ -205,12 +214,24 @@ int main(int argc, char **argv)
 		log_err("cannot create the event loop");
 		goto out;
 	}
+	sb_opts = (struct southbound_options){
+		.listen = cfg.southbound,
+		.agent_down_time = cfg.agent_down_time,
+	};
+	r = southbound_new(base, store, &sb_opts, &current_southbound, msg,
+			   sizeof(msg));
+	if (r < 0) {
+		log_err("%s", msg);
+		goto out;
+	}
 	srv_opts = (struct server_options){
 		.listen = cfg.listen,
 		.max_body_size = cfg.max_body_size,
 		.token_auth = current_auth != NULL,
 		.default_project = cfg.default_project,
 		.api = &api_cfg,
+		.live = southbound_api_live(current_southbound),
+		.southbound = current_southbound,
 	};
 	r = server_new(base, &srv_opts, store, current_auth, &current_server,
 		       msg, sizeof(msg));
@@ -227,9 +248,9 @@ int main(int argc, char **argv)
 	event_add(ev_hup, NULL);
 
 	log_info(
-		"serving the Networking API on http://%s (auth %s), store %s at revision %llu",
+		"serving the Networking API on http://%s (auth %s), store %s at revision %llu; agents on %s",
 		cfg.listen, cfg.auth, cfg.db,
-		(unsigned long long)store_revision(store));
+		(unsigned long long)store_revision(store), cfg.southbound);
 	event_base_dispatch(base);
 	ret = 0;
 out:
@@ -239,7 +260,10 @@ out:
 		event_free(ev_int);
 	if (ev_hup)
 		event_free(ev_hup);
+	/* The server first: its pending stats requests cancel themselves in
+	 * the southbound service as their connections close. */
 	server_free(current_server);
+	southbound_free(current_southbound);
 	if (base)
 		event_base_free(base);
 	store_free(store);

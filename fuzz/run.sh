@@ -14,8 +14,10 @@ libs="$(pkg-config --libs jansson sqlite3 uuid libevent)"
 clang $flags -o "$out/fuzz-api" fuzz/fuzz-api.c $core $libs
 # shellcheck disable=SC2086
 clang $flags -o "$out/fuzz-netaddr" fuzz/fuzz-netaddr.c lib/netaddr.c
+# shellcheck disable=SC2086
+clang $flags -o "$out/fuzz-sbproto" fuzz/fuzz-sbproto.c lib/sbproto.c lib/netaddr.c $libs
 
-for t in api netaddr; do
+for t in api netaddr sbproto; do
 	work=$(mktemp -d)
 	cp fuzz/corpus/$t/* "$work/"
 	echo "fuzz: $t for ${secs}s"

@@ -39,9 +39,14 @@ class Weftd:
         self.config = config
         self.proc = None
         self.log_path = os.path.join(self.tmpdir, "weftd.log")
+        self.sb_path = os.path.join(self.tmpdir, "sb.sock")
 
     def args(self):
-        args = [WEFTD, "--listen", "127.0.0.1:%d" % self.port, "--db", self.db]
+        # The southbound service listens on a unix socket of the test's own
+        # (never on the default TCP port 9697, which parallel tests or a real
+        # weftd would share).
+        args = [WEFTD, "--listen", "127.0.0.1:%d" % self.port, "--db", self.db,
+                "--southbound", "unix:" + self.sb_path]
         if self.config is not None:
             path = os.path.join(self.tmpdir, "weftd.conf")
             with open(path, "w") as f:

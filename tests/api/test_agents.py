@@ -24,7 +24,9 @@ def plant_agents(weftd, n=1, **overrides):
                 "agent_type": "weft agent",
                 "binary": "weft-agent",
                 "topic": "N/A",
-                "alive": True,
+                # weftd computes 'alive' from the agent's southbound
+                # connection; a planted agent has none.
+                "alive": False,
                 "admin_state_up": True,
                 "configurations": {"tunnel_ip": "192.0.2.%d" % (i + 1)},
                 "heartbeat_timestamp": "2024-01-01 00:00:00",

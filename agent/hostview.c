@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "hostview.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netaddr.h"
+
+void hostview_init(struct hostview *v)
+{
+	memset(v, 0, sizeof(*v));
+}
+
+void hostview_object_free(struct hostview_object *o)
+{
+	if (!o)
+		return;
+	switch (o->kind) {
+	case HOSTVIEW_HOST:
+		free(o->host.name);
+		break;
+	case HOSTVIEW_NETWORK:
+		free(o->network.id);
+		break;
+	case HOSTVIEW_PORT:
+		free(o->port.id);
+		free(o->port.network_id);
+		free(o->port.host);
+		free(o->port.tap);
+		free(o->port.ips);
+		free(o->port.pairs);
+		break;
+	case HOSTVIEW_OTHER:
+		break;
+	}
+	free(o->key);
+	free(o);
+}
+
+static void hostview_clear(struct hostview *v)
+{
+	for (size_t i = 0; i < v->n_buckets; i++) {
+		struct hostview_object *o = v->buckets[i];
+
+		while (o) {
+			struct hostview_object *next = o->next;
+
+			hostview_object_free(o);
+			o = next;
+		}
+		v->buckets[i] = NULL;
+	}
+	v->count = 0;
+}
+
+void hostview_destroy(struct hostview *v)
+{
+	hostview_clear(v);
+	free(v->buckets);
+	v->buckets = NULL;
+	v->n_buckets = 0;
+}
+
+static size_t hostview_hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 ^ (unsigned char)*s++;
+	return h;
+}
+
+static int hostview_grow(struct hostview *v)
+{
+	size_t n = v->n_buckets ? v->n_buckets * 2 : 64;
+	struct hostview_object **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n_buckets; i++) {
+		struct hostview_object *o = v->buckets[i];
+
+		while (o) {
+			struct hostview_object *next = o->next;
+			size_t j = hostview_hash(o->key) & (n - 1);
+
+			o->next = b[j];
+			b[j] = o;
+			o = next;
+		}
+	}
+	free(v->buckets);
+	v->buckets = b;
+	v->n_buckets = n;
+	return 0;
+}
+
+/* Removes and frees the object of 'key'; true when there was one. */
+static bool hostview_remove(struct hostview *v, const char *key)
+{
+	struct hostview_object **pp;
+
+	if (!v->n_buckets)
+		return false;
+	for (pp = &v->buckets[hostview_hash(key) & (v->n_buckets - 1)]; *pp;
+	     pp = &(*pp)->next) {
+		if (!strcmp((*pp)->key, key)) {
+			struct hostview_object *o = *pp;
+
+			*pp = o->next;
+			hostview_object_free(o);
+			v->count--;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Takes ownership of 'o', replacing an object with the same key. Cannot
+ * fail once the table has room (see hostview_reserve()). */
+static void hostview_insert(struct hostview *v, struct hostview_object *o)
+{
+	size_t j;
+
+	hostview_remove(v, o->key);
+	j = hostview_hash(o->key) & (v->n_buckets - 1);
+	o->next = v->buckets[j];
+	v->buckets[j] = o;
+	v->count++;
+}
+
+/* Makes room for 'extra' more objects so that hostview_insert() never fails. */
+static int hostview_reserve(struct hostview *v, size_t extra)
+{
+	while (v->n_buckets < v->count + extra + 1) {
+		int r = hostview_grow(v);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+const struct hostview_object *hostview_find(const struct hostview *v,
+					    const char *key)
+{
+	if (!v->n_buckets)
+		return NULL;
+	for (const struct hostview_object *o =
+		     v->buckets[hostview_hash(key) & (v->n_buckets - 1)];
+	     o; o = o->next) {
+		if (!strcmp(o->key, key))
+			return o;
+	}
+	return NULL;
+}
+
+const struct hostview_port *hostview_find_port(const struct hostview *v,
+					       const char *id)
+{
+	char key[256];
+	const struct hostview_object *o;
+
+	if (snprintf(key, sizeof(key), "port:%s", id) >= (int)sizeof(key))
+		return NULL;
+	o = hostview_find(v, key);
+	return o && o->kind == HOSTVIEW_PORT ? &o->port : NULL;
+}
+
+const struct hostview_host *hostview_find_host(const struct hostview *v,
+					       const char *name)
+{
+	char key[256];
+	const struct hostview_object *o;
+
+	if (snprintf(key, sizeof(key), "host:%s", name) >= (int)sizeof(key))
+		return NULL;
+	o = hostview_find(v, key);
+	return o && o->kind == HOSTVIEW_HOST ? &o->host : NULL;
+}
+
+const struct hostview_object *hostview_next(const struct hostview *v,
+					    struct hostview_iter *it)
+{
+	if (it->obj && it->obj->next) {
+		it->obj = it->obj->next;
+		return it->obj;
+	}
+	if (it->obj)
+		it->bucket++;
+	it->obj = NULL;
+	for (; it->bucket < v->n_buckets; it->bucket++) {
+		if (v->buckets[it->bucket]) {
+			it->obj = v->buckets[it->bucket];
+			return it->obj;
+		}
+	}
+	return NULL;
+}
+
+/* Field helpers: each returns 0 and sets its output, or -EINVAL. An
+ * optional field that is absent (or null) keeps the default. */
+
+static int get_string(const json_t *obj, const char *name, bool required,
+		      char **ret)
+{
+	const json_t *j = json_object_get(obj, name);
+	char *s;
+
+	if (!j || json_is_null(j)) {
+		if (required)
+			return -EINVAL;
+		*ret = NULL;
+		return 0;
+	}
+	if (!json_is_string(j))
+		return -EINVAL;
+	s = strdup(json_string_value(j));
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+static int get_uint(const json_t *obj, const char *name, bool required,
+		    uint32_t max, uint32_t *ret)
+{
+	const json_t *j = json_object_get(obj, name);
+	json_int_t n;
+
+	if (!j || json_is_null(j))
+		return required ? -EINVAL : 0;
+	if (!json_is_integer(j))
+		return -EINVAL;
+	n = json_integer_value(j);
+	if (n < 0 || n > (json_int_t)max)
+		return -EINVAL;
+	*ret = (uint32_t)n;
+	return 0;
+}
+
+static int get_bool(const json_t *obj, const char *name, bool *ret)
+{
+	const json_t *j = json_object_get(obj, name);
+
+	if (!j || json_is_null(j))
+		return 0;
+	if (!json_is_boolean(j))
+		return -EINVAL;
+	*ret = json_is_true(j);
+	return 0;
+}
+
+static int get_ipv4(const json_t *obj, const char *name, uint32_t *ret)
+{
+	const json_t *j = json_object_get(obj, name);
+
+	if (!json_is_string(j))
+		return -EINVAL;
+	return netaddr_parse_ipv4(json_string_value(j), ret);
+}
+
+static int parse_host(const json_t *obj, struct hostview_host *h)
+{
+	int r = get_string(obj, "name", true, &h->name);
+
+	if (r < 0)
+		return r;
+	return get_ipv4(obj, "underlay_ip", &h->underlay_ip);
+}
+
+static int parse_network(const json_t *obj, struct hostview_network *n)
+{
+	int r;
+
+	n->mtu = 1450;
+	r = get_string(obj, "id", true, &n->id);
+	if (r < 0)
+		return r;
+	r = get_uint(obj, "vni", true, HOSTVIEW_MAX_VNI, &n->vni);
+	if (r < 0)
+		return r;
+	return get_uint(obj, "mtu", false, 65535, &n->mtu);
+}
+
+static int parse_pair(const json_t *j, struct hostview_address_pair *pair)
+{
+	const json_t *ip = json_object_get(j, "ip_address");
+	const json_t *mac = json_object_get(j, "mac_address");
+	const char *s;
+
+	if (!json_is_object(j) || !json_is_string(ip))
+		return -EINVAL;
+	s = json_string_value(ip);
+	if (strchr(s, '/')) {
+		if (netaddr_parse_cidr4(s, false, &pair->ip, &pair->prefix) < 0)
+			return -EINVAL;
+		pair->ip &= netaddr_mask(pair->prefix);
+	} else {
+		if (netaddr_parse_ipv4(s, &pair->ip) < 0)
+			return -EINVAL;
+		pair->prefix = 32;
+	}
+	if (mac && !json_is_null(mac)) {
+		if (!json_is_string(mac) ||
+		    netaddr_parse_mac(json_string_value(mac), pair->mac) < 0)
+			return -EINVAL;
+		pair->has_mac = true;
+	}
+	return 0;
+}
+
+static int parse_port(const json_t *obj, struct hostview_port *p)
+{
+	const json_t *mac = json_object_get(obj, "mac");
+	const json_t *ips = json_object_get(obj, "ips");
+	const json_t *pairs = json_object_get(obj, "allowed_address_pairs");
+	int r;
+
+	p->admin_state_up = true;
+	p->port_security = true;
+	if ((r = get_string(obj, "id", true, &p->id)) < 0 ||
+	    (r = get_string(obj, "network_id", false, &p->network_id)) < 0 ||
+	    (r = get_string(obj, "host", false, &p->host)) < 0 ||
+	    (r = get_string(obj, "tap", false, &p->tap)) < 0 ||
+	    (r = get_uint(obj, "vni", true, HOSTVIEW_MAX_VNI, &p->vni)) < 0 ||
+	    (r = get_bool(obj, "admin_state_up", &p->admin_state_up)) < 0 ||
+	    (r = get_bool(obj, "port_security", &p->port_security)) < 0)
+		return r;
+	if (!json_is_string(mac) ||
+	    netaddr_parse_mac(json_string_value(mac), p->mac) < 0)
+		return -EINVAL;
+
+	if (ips && !json_is_null(ips)) {
+		size_t i;
+		const json_t *ip;
+
+		if (!json_is_array(ips))
+			return -EINVAL;
+		if (json_array_size(ips)) {
+			p->ips = calloc(json_array_size(ips), sizeof(*p->ips));
+			if (!p->ips)
+				return -ENOMEM;
+		}
+		json_array_foreach(ips, i, ip) {
+			if (!json_is_string(ip) ||
+			    netaddr_parse_ipv4(json_string_value(ip),
+					       &p->ips[i]) < 0)
+				return -EINVAL;
+			p->n_ips++;
+		}
+	}
+
+	if (pairs && !json_is_null(pairs)) {
+		size_t i;
+		const json_t *pair;
+
+		if (!json_is_array(pairs))
+			return -EINVAL;
+		if (json_array_size(pairs)) {
+			p->pairs = calloc(json_array_size(pairs),
+					  sizeof(*p->pairs));
+			if (!p->pairs)
+				return -ENOMEM;
+		}
+		json_array_foreach(pairs, i, pair) {
+			r = parse_pair(pair, &p->pairs[i]);
+			if (r < 0)
+				return r;
+			p->n_pairs++;
+		}
+	}
+	return 0;
+}
+
+int hostview_object_from_json(const json_t *obj, struct hostview_object **ret)
+{
+	const json_t *key = json_object_get(obj, "key");
+	const json_t *kind = json_object_get(obj, "kind");
+	struct hostview_object *o;
+	const char *k;
+	int r;
+
+	if (!json_is_object(obj) || !json_is_string(key) ||
+	    !json_is_string(kind) || !json_string_length(key))
+		return -EINVAL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->kind = HOSTVIEW_OTHER;
+	o->key = strdup(json_string_value(key));
+	if (!o->key) {
+		free(o);
+		return -ENOMEM;
+	}
+	k = json_string_value(kind);
+	if (!strcmp(k, "host")) {
+		o->kind = HOSTVIEW_HOST;
+		r = parse_host(obj, &o->host);
+	} else if (!strcmp(k, "network")) {
+		o->kind = HOSTVIEW_NETWORK;
+		r = parse_network(obj, &o->network);
+	} else if (!strcmp(k, "port")) {
+		o->kind = HOSTVIEW_PORT;
+		r = parse_port(obj, &o->port);
+	} else {
+		r = 0;
+	}
+	if (r < 0) {
+		hostview_object_free(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}
+
+/* Parses every object of the array 'arr' into 'ret' (an array of
+ * 'ret_n' objects); all or nothing. */
+static int parse_objects(const json_t *arr, struct hostview_object ***ret,
+			 size_t *ret_n)
+{
+	struct hostview_object **objs = NULL;
+	size_t n = json_array_size(arr), i;
+	const json_t *j;
+	int r = 0;
+
+	if (n) {
+		objs = calloc(n, sizeof(*objs));
+		if (!objs)
+			return -ENOMEM;
+	}
+	json_array_foreach(arr, i, j) {
+		r = hostview_object_from_json(j, &objs[i]);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		for (i = 0; i < n; i++)
+			hostview_object_free(objs[i]);
+		free(objs);
+		return r;
+	}
+	*ret = objs;
+	*ret_n = n;
+	return 0;
+}
+
+int hostview_apply_snapshot(struct hostview *v, int64_t revision,
+			    const json_t *arr)
+{
+	struct hostview_object **objs;
+	size_t n;
+	int r;
+
+	if (revision < 0 || !json_is_array(arr))
+		return -EINVAL;
+	r = parse_objects(arr, &objs, &n);
+	if (r < 0)
+		return r;
+	hostview_clear(v);
+	r = hostview_reserve(v, n);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			hostview_object_free(objs[i]);
+		free(objs);
+		v->synced = false; /* the view was lost: wait for another */
+		return r;
+	}
+	for (size_t i = 0; i < n; i++)
+		hostview_insert(v, objs[i]);
+	free(objs);
+	v->revision = revision;
+	v->synced = true;
+	return 0;
+}
+
+int hostview_apply_delta(struct hostview *v, int64_t revision,
+			 const json_t *ups, const json_t *dels)
+{
+	struct hostview_object **objs = NULL;
+	size_t n = 0, i;
+	const json_t *j;
+	int r;
+
+	if (revision < 0)
+		return -EINVAL;
+	if ((ups && !json_is_array(ups)) || (dels && !json_is_array(dels)))
+		return -EINVAL;
+	json_array_foreach(dels, i, j) {
+		if (!json_is_string(j))
+			return -EINVAL;
+	}
+	if (ups) {
+		r = parse_objects(ups, &objs, &n);
+		if (r < 0)
+			return r;
+	}
+	r = hostview_reserve(v, n);
+	if (r < 0) {
+		for (i = 0; i < n; i++)
+			hostview_object_free(objs[i]);
+		free(objs);
+		return r;
+	}
+	json_array_foreach(dels, i, j)
+		hostview_remove(v, json_string_value(j));
+	for (i = 0; i < n; i++)
+		hostview_insert(v, objs[i]);
+	free(objs);
+	v->revision = revision;
+	return 0;
+}
+
+void hostview_port_tap_name(const struct hostview_port *p,
+			    char buf[HOSTVIEW_IFNAMSIZ])
+{
+	if (p->tap && p->tap[0] && strlen(p->tap) < HOSTVIEW_IFNAMSIZ)
+		snprintf(buf, HOSTVIEW_IFNAMSIZ, "%s", p->tap);
+	else
+		snprintf(buf, HOSTVIEW_IFNAMSIZ, "tap%.11s", p->id);
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The desired state of this host as weftd describes it: the objects of the
+ * host's view (docs/southbound.md), by key, at a revision. A snapshot
+ * replaces the whole view; a delta upserts and deletes objects. Both are
+ * all-or-nothing: a message with one invalid object leaves the view as it
+ * was.
+ *
+ * Addresses are kept in host byte order, as lib/netaddr.h returns them.
+ */
+
+enum hostview_kind {
+	HOSTVIEW_HOST,
+	HOSTVIEW_NETWORK,
+	HOSTVIEW_PORT,
+	HOSTVIEW_OTHER, /* a kind this agent does not know: kept, not used */
+};
+
+struct hostview_address_pair {
+	uint32_t ip;
+	int prefix; /* 0..32 */
+	uint8_t mac[6];
+	bool has_mac; /* false: the port's own MAC */
+};
+
+struct hostview_host {
+	char *name;
+	uint32_t underlay_ip;
+};
+
+struct hostview_network {
+	char *id;
+	uint32_t vni;
+	uint32_t mtu;
+};
+
+struct hostview_port {
+	char *id;
+	char *network_id; /* may be NULL */
+	char *host; /* binding:host_id */
+	char *tap; /* interface name on the host */
+	uint32_t vni;
+	uint8_t mac[6];
+	uint32_t *ips;
+	size_t n_ips;
+	struct hostview_address_pair *pairs;
+	size_t n_pairs;
+	bool admin_state_up;
+	bool port_security;
+};
+
+struct hostview_object {
+	struct hostview_object *next; /* hash chain */
+	char *key;
+	enum hostview_kind kind;
+	union {
+		struct hostview_host host;
+		struct hostview_network network;
+		struct hostview_port port;
+	};
+};
+
+struct hostview {
+	struct hostview_object **buckets;
+	size_t n_buckets;
+	size_t count;
+	int64_t revision; /* 0: no view received yet */
+	bool synced; /* a snapshot was applied (since start) */
+};
+
+#define HOSTVIEW_MAX_VNI 0xffffffu
+
+void hostview_init(struct hostview *v);
+void hostview_destroy(struct hostview *v);
+
+/* Parses one object of a view. Returns 0 and sets 'ret' (free with
+ * hostview_object_free()), or -EINVAL when a known field has the wrong type
+ * or value, or -ENOMEM. */
+int hostview_object_from_json(const json_t *obj, struct hostview_object **ret);
+void hostview_object_free(struct hostview_object *o);
+
+/* Applies a snapshot: the view becomes exactly the objects of the array
+ * 'objects', at 'revision'. Returns 0, -EINVAL (an invalid object; view
+ * unchanged) or -ENOMEM (the view is then empty and not synced). */
+int hostview_apply_snapshot(struct hostview *v, int64_t revision,
+			    const json_t *objects);
+
+/* Applies a delta: removes the keys of the array of strings 'deletes',
+ * then inserts or replaces the objects of the array 'upsert' (either may
+ * be NULL), and moves to 'revision'. Deleting an absent key is not an
+ * error. Returns 0, -EINVAL (view unchanged) or -ENOMEM (view unchanged). */
+int hostview_apply_delta(struct hostview *v, int64_t revision,
+			 const json_t *upsert, const json_t *deletes);
+
+/* Lookups; NULL when absent. */
+const struct hostview_object *hostview_find(const struct hostview *v,
+					    const char *key);
+const struct hostview_port *hostview_find_port(const struct hostview *v,
+					       const char *id);
+const struct hostview_host *hostview_find_host(const struct hostview *v,
+					       const char *name);
+
+/* Iteration over all objects: start with 'it' zeroed. */
+struct hostview_iter {
+	size_t bucket;
+	const struct hostview_object *obj;
+};
+const struct hostview_object *hostview_next(const struct hostview *v,
+					    struct hostview_iter *it);
+
+/* The name of the interface that carries port 'p' on its host: the "tap"
+ * field when weftd sent one that fits, else "tap" followed by the first 11
+ * characters of the port id (the Nova/libvirt convention). 'buf' has
+ * IFNAMSIZ (16) bytes. */
+#define HOSTVIEW_IFNAMSIZ 16
+void hostview_port_tap_name(const struct hostview_port *p,
+			    char buf[HOSTVIEW_IFNAMSIZ]);

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "reconcile.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi/weft.h"
+#include "netaddr.h"
+
+const struct dp_map_info dp_map_info[DP_MAP_COUNT] = {
+	[DP_MAP_NETWORKS] = { "networks", sizeof(__u32),
+			      sizeof(struct weft_network) },
+	[DP_MAP_HOSTS] = { "hosts", sizeof(__be32), sizeof(struct weft_host) },
+	[DP_MAP_PORTS] = { "ports", sizeof(__u32), sizeof(struct weft_port) },
+	[DP_MAP_PORT_ADDRS] = { "port_addrs", sizeof(struct weft_port_addr_key),
+				sizeof(struct weft_port_addr) },
+	[DP_MAP_NEIGH] = { "neigh", sizeof(struct weft_neigh_key),
+			   sizeof(struct weft_neigh_entry) },
+	[DP_MAP_FDB] = { "fdb", sizeof(struct weft_fdb_key),
+			 sizeof(struct weft_fdb_entry) },
+	[DP_MAP_STATS] = { "stats", sizeof(__u32), 0 },
+};
+
+void dp_state_init(struct dp_state *s)
+{
+	for (int m = 0; m < DP_MAP_COUNT; m++)
+		kvtab_init(&s->maps[m], dp_map_info[m].key_size,
+			   dp_map_info[m].value_size);
+}
+
+void dp_state_destroy(struct dp_state *s)
+{
+	for (int m = 0; m < DP_MAP_COUNT; m++)
+		kvtab_destroy(&s->maps[m]);
+}
+
+static int put_fdb(struct dp_state *out, uint32_t vni, const uint8_t mac[6],
+		   uint32_t ifindex, uint32_t host_ip)
+{
+	struct weft_fdb_key key = { .vni = vni };
+	struct weft_fdb_entry e = { .ifindex = ifindex,
+				    .host_ip = htonl(host_ip) };
+
+	memcpy(key.mac, mac, 6);
+	return kvtab_put(&out->maps[DP_MAP_FDB], &key, &e);
+}
+
+static int put_neigh(struct dp_state *out, uint32_t vni, uint32_t ip,
+		     const uint8_t mac[6])
+{
+	struct weft_neigh_key key = { .vni = vni, .ip = htonl(ip) };
+	struct weft_neigh_entry e = { 0 };
+
+	memcpy(e.mac, mac, 6);
+	return kvtab_put(&out->maps[DP_MAP_NEIGH], &key, &e);
+}
+
+static int put_port_addr(struct dp_state *out, uint32_t ifindex, uint32_t ip,
+			 int prefix, const uint8_t mac[6])
+{
+	struct weft_port_addr_key key = {
+		.prefixlen = 32 + (__u32)prefix,
+		.ifindex = ifindex,
+		.ip = htonl(ip & netaddr_mask(prefix)),
+	};
+	struct weft_port_addr e = { 0 };
+
+	memcpy(e.mac, mac, 6);
+	return kvtab_put(&out->maps[DP_MAP_PORT_ADDRS], &key, &e);
+}
+
+/* The entries of one port. 'ifindex' is its local tap (0 when remote or
+ * absent), 'host_ip' the underlay address of its host (0 when unknown). */
+static int port_entries(struct dp_state *out, const struct hostview_port *p,
+			bool local, uint32_t ifindex, uint32_t host_ip)
+{
+	/* A remote port with no known host, or a local port whose tap is
+	 * missing, has nowhere to be forwarded to: ARP answers only. */
+	bool forward = local ? ifindex != 0 : host_ip != 0;
+	int r;
+
+	for (size_t i = 0; i < p->n_ips; i++) {
+		r = put_neigh(out, p->vni, p->ips[i], p->mac);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n_pairs; i++) {
+		const struct hostview_address_pair *a = &p->pairs[i];
+		const uint8_t *mac = a->has_mac ? a->mac : p->mac;
+
+		if (a->prefix == 32) {
+			r = put_neigh(out, p->vni, a->ip, mac);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (!forward)
+		return 0;
+
+	r = put_fdb(out, p->vni, p->mac, ifindex, host_ip);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < p->n_pairs; i++) {
+		const struct hostview_address_pair *a = &p->pairs[i];
+
+		if (a->has_mac && memcmp(a->mac, p->mac, 6)) {
+			r = put_fdb(out, p->vni, a->mac, ifindex, host_ip);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (!local)
+		return 0;
+
+	{
+		struct weft_port port = { .vni = p->vni };
+		__u32 key = ifindex;
+
+		memcpy(port.mac, p->mac, 6);
+		if (p->port_security)
+			port.flags |= WEFT_PORT_F_SECURITY;
+		if (p->admin_state_up)
+			port.flags |= WEFT_PORT_F_UP;
+		r = kvtab_put(&out->maps[DP_MAP_PORTS], &key, &port);
+		if (r < 0)
+			return r;
+		r = kvtab_put(&out->maps[DP_MAP_STATS], &key, NULL);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n_ips; i++) {
+		r = put_port_addr(out, ifindex, p->ips[i], 32, p->mac);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n_pairs; i++) {
+		const struct hostview_address_pair *a = &p->pairs[i];
+
+		r = put_port_addr(out, ifindex, a->ip, a->prefix,
+				  a->has_mac ? a->mac : p->mac);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int reconcile_desired(const struct hostview *v,
+		      const struct reconcile_self *self,
+		      reconcile_tap_fn tap_ifindex, void *ctx,
+		      struct dp_state *out,
+		      struct reconcile_local_port **ret_ports, size_t *ret_n)
+{
+	struct reconcile_local_port *ports = NULL;
+	size_t n_ports = 0, cap = 0;
+	const struct hostview_object *o;
+	struct hostview_iter it = { 0 };
+	int r;
+
+	{
+		__be32 key = htonl(self->underlay_ip);
+		struct weft_host h = { 0 };
+
+		r = kvtab_put(&out->maps[DP_MAP_HOSTS], &key, &h);
+		if (r < 0)
+			return r;
+	}
+	if (self->vxlan_ifindex) {
+		__u32 key = self->vxlan_ifindex;
+
+		r = kvtab_put(&out->maps[DP_MAP_STATS], &key, NULL);
+		if (r < 0)
+			return r;
+	}
+
+	while ((o = hostview_next(v, &it))) {
+		switch (o->kind) {
+		case HOSTVIEW_HOST: {
+			__be32 key = htonl(o->host.underlay_ip);
+			struct weft_host h = { 0 };
+
+			r = kvtab_put(&out->maps[DP_MAP_HOSTS], &key, &h);
+			break;
+		}
+		case HOSTVIEW_NETWORK: {
+			__u32 key = o->network.vni;
+			struct weft_network n = { .mtu = o->network.mtu };
+
+			r = kvtab_put(&out->maps[DP_MAP_NETWORKS], &key, &n);
+			break;
+		}
+		case HOSTVIEW_PORT: {
+			const struct hostview_port *p = &o->port;
+			bool local = p->host && !strcmp(p->host, self->host);
+			uint32_t ifindex = 0, host_ip = 0;
+
+			if (local) {
+				struct reconcile_local_port *lp;
+
+				if (n_ports == cap) {
+					size_t ncap = cap ? cap * 2 : 16;
+					void *np = realloc(
+						ports, ncap * sizeof(*ports));
+
+					if (!np) {
+						r = -ENOMEM;
+						break;
+					}
+					ports = np;
+					cap = ncap;
+				}
+				lp = &ports[n_ports++];
+				lp->id = p->id;
+				hostview_port_tap_name(p, lp->tap);
+				ifindex = tap_ifindex(ctx, lp->tap);
+				lp->ifindex = ifindex;
+				host_ip = self->underlay_ip;
+			} else if (p->host) {
+				const struct hostview_host *h =
+					hostview_find_host(v, p->host);
+
+				host_ip = h ? h->underlay_ip : 0;
+			}
+			r = port_entries(out, p, local, ifindex, host_ip);
+			break;
+		}
+		case HOSTVIEW_OTHER:
+			r = 0;
+			break;
+		}
+		if (r < 0) {
+			free(ports);
+			return r;
+		}
+	}
+	*ret_ports = ports;
+	*ret_n = n_ports;
+	return 0;
+}
+
+static int apply_updates(const struct kvtab *want, struct kvtab *have,
+			 enum dp_map map, reconcile_apply_fn apply, void *ctx,
+			 struct reconcile_result *res)
+{
+	struct kvtab_iter it = { 0 };
+	struct kvtab_node *n;
+
+	while ((n = kvtab_next(want, &it))) {
+		const void *key = kvtab_node_key(n);
+		const void *value =
+			want->value_size ? kvtab_node_value(want, n) : NULL;
+		const void *cur = kvtab_get(have, key);
+		struct reconcile_op op = { map, RECONCILE_UPDATE, key, value };
+		int r;
+
+		if (cur && (!value || !memcmp(cur, value, want->value_size)))
+			continue;
+		r = apply(ctx, &op);
+		if (r < 0) {
+			if (!res->failures++)
+				res->first_error = r;
+			continue;
+		}
+		r = kvtab_put(have, key, value);
+		if (r < 0)
+			return r;
+		res->updates++;
+	}
+	return 0;
+}
+
+static int apply_deletes(const struct kvtab *want, struct kvtab *have,
+			 enum dp_map map, reconcile_apply_fn apply, void *ctx,
+			 struct reconcile_result *res)
+{
+	struct kvtab_iter it = { 0 };
+	struct kvtab_node *n;
+	uint8_t *keys = NULL;
+	size_t n_keys = 0;
+
+	/* Collect first: 'have' changes as deletes succeed. */
+	if (have->count) {
+		keys = malloc(have->count * have->key_size);
+		if (!keys)
+			return -ENOMEM;
+	}
+	while ((n = kvtab_next(have, &it))) {
+		if (!kvtab_get(want, kvtab_node_key(n)))
+			memcpy(keys + n_keys++ * have->key_size,
+			       kvtab_node_key(n), have->key_size);
+	}
+	for (size_t i = 0; i < n_keys; i++) {
+		const void *key = keys + i * have->key_size;
+		struct reconcile_op op = { map, RECONCILE_DELETE, key, NULL };
+		int r = apply(ctx, &op);
+
+		if (r < 0) {
+			if (!res->failures++)
+				res->first_error = r;
+			continue;
+		}
+		kvtab_remove(have, key);
+		res->deletes++;
+	}
+	free(keys);
+	return 0;
+}
+
+int reconcile_diff(const struct dp_state *desired, struct dp_state *present,
+		   reconcile_apply_fn apply, void *ctx,
+		   struct reconcile_result *result)
+{
+	struct reconcile_result res = { 0 };
+	int r;
+
+	for (int m = 0; m < DP_MAP_COUNT; m++) {
+		r = apply_updates(&desired->maps[m], &present->maps[m], m,
+				  apply, ctx, &res);
+		if (r < 0)
+			return r;
+	}
+	for (int m = DP_MAP_COUNT - 1; m >= 0; m--) {
+		r = apply_deletes(&desired->maps[m], &present->maps[m], m,
+				  apply, ctx, &res);
+		if (r < 0)
+			return r;
+	}
+	*result = res;
+	return 0;
+}

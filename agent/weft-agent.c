@@ -1,0 +1,777 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * weft-agent: the per-hypervisor agent. It keeps this host's eBPF datapath
+ * (maps, programs, TC attachments, the VXLAN device) equal to the view
+ * weftd sends over the southbound connection, with the taps present on the
+ * host. See docs/agent.md.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "abi/weft.h"
+#include "datapath.h"
+#include "kvtab.h"
+#include "links.h"
+#include "log.h"
+#include "netaddr.h"
+#include "reconcile.h"
+#include "sbclient.h"
+#include "sbproto.h"
+#include "hostview.h"
+#include "vxlan.h"
+
+#define PORT_ID_MAX 64
+#define RETRY_MS 1000
+
+struct options {
+	const char *host;
+	const char *underlay_ip_str;
+	uint32_t underlay_ip;
+	const char *underlay_dev;
+	const char *controller;
+	const char *bpffs_root;
+	const char *vxlan_name;
+	uint16_t vxlan_port;
+	bool cleanup;
+};
+
+enum port_state {
+	PORT_DOWN = 1,
+	PORT_ACTIVE = 2,
+};
+
+struct agent {
+	struct options opt;
+	struct event_base *base;
+	struct hostview view;
+	struct dp_state present; /* what the maps hold */
+	struct datapath *dp;
+	struct links *links;
+	struct kvtab taps; /* name -> ifindex, of all devices */
+	struct sbclient *sb;
+	int vxlan_ifindex;
+	uint32_t vxlan_mtu;
+	struct event *reconcile_ev;
+	struct kvtab attached; /* ifindex (u32) of taps we attached, set */
+	struct kvtab reported; /* port id -> enum port_state told weftd */
+};
+
+/* Drop reason names as counted by the datapath. */
+static const char *const drop_names[WEFT_DROP_MAX] = {
+	[WEFT_DROP_MALFORMED] = "malformed",
+	[WEFT_DROP_NO_PORT] = "no_port",
+	[WEFT_DROP_ADMIN_DOWN] = "admin_down",
+	[WEFT_DROP_SRC_MAC] = "src_mac",
+	[WEFT_DROP_SRC_IP] = "src_ip",
+	[WEFT_DROP_ARP_SPOOF] = "arp_spoof",
+	[WEFT_DROP_ARP_UNKNOWN] = "arp_unknown",
+	[WEFT_DROP_ARP_NOT_REQUEST] = "arp_not_request",
+	[WEFT_DROP_BROADCAST] = "broadcast",
+	[WEFT_DROP_UNKNOWN_DST] = "unknown_dst",
+	[WEFT_DROP_ETHERTYPE] = "ethertype",
+	[WEFT_DROP_UNKNOWN_HOST] = "unknown_host",
+	[WEFT_DROP_UNKNOWN_VNI] = "unknown_vni",
+	[WEFT_DROP_NOT_LOCAL] = "not_local",
+	[WEFT_DROP_TUNNEL_SRC] = "tunnel_src",
+	[WEFT_DROP_NO_TUNNEL_KEY] = "no_tunnel_key",
+	[WEFT_DROP_REDIRECT] = "redirect",
+};
+
+static void schedule_reconcile(struct agent *a, int delay_ms)
+{
+	struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+
+	/* A pending immediate run is never pushed back by a later retry. */
+	if (delay_ms && evtimer_pending(a->reconcile_ev, NULL))
+		return;
+	evtimer_add(a->reconcile_ev, &tv);
+}
+
+static uint32_t tap_ifindex(void *ctx, const char *name)
+{
+	struct agent *a = ctx;
+
+	return links_table_ifindex(&a->taps, name);
+}
+
+static void port_key(const char *id, char key[PORT_ID_MAX])
+{
+	memset(key, 0, PORT_ID_MAX);
+	strncpy(key, id, PORT_ID_MAX - 1);
+}
+
+/* Sends port_status. A change is logged; the first report of a port on a
+ * new connection (every local port, mostly DOWN) only at debug level. */
+static void report_status(struct agent *a, const char *id, bool active,
+			  bool change)
+{
+	json_t *msg = sbproto_port_status_new(id, active);
+
+	if (!msg)
+		return;
+	if (sbclient_send(a->sb, msg) == 0)
+		log_msg(change ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+			"port %s: %s", id, active ? "ACTIVE" : "DOWN");
+	json_decref(msg);
+}
+
+/* Attaches the port program to the taps of local ports that have one,
+ * reports port status changes, and forgets taps that went. Returns true
+ * when something failed and deserves a retry. */
+static bool update_ports(struct agent *a,
+			 const struct reconcile_local_port *ports, size_t n)
+{
+	struct kvtab attached, reported;
+	bool retry = false;
+
+	kvtab_init(&attached, sizeof(uint32_t), 0);
+	kvtab_init(&reported, PORT_ID_MAX, sizeof(uint8_t));
+	for (size_t i = 0; i < n; i++) {
+		const struct reconcile_local_port *p = &ports[i];
+		uint32_t ifindex = p->ifindex;
+		char key[PORT_ID_MAX];
+		const uint8_t *was;
+		uint8_t state = PORT_DOWN;
+
+		if (ifindex) {
+			if (kvtab_get(&a->attached, &ifindex)) {
+				state = PORT_ACTIVE;
+			} else {
+				int r = datapath_attach(a->dp, (int)ifindex,
+							DATAPATH_PROG_PORT);
+
+				if (r < 0) {
+					log_warn(
+						"port %s: cannot attach to %s: %s",
+						p->id, p->tap, strerror(-r));
+					retry = true;
+				} else {
+					log_msg(r ? LOG_LEVEL_INFO :
+						    LOG_LEVEL_DEBUG,
+						"port %s: %s %s (ifindex %u)",
+						p->id,
+						r ? "attached to" :
+						    "already attached to",
+						p->tap, ifindex);
+					state = PORT_ACTIVE;
+				}
+			}
+			if (state == PORT_ACTIVE)
+				kvtab_put(&attached, &ifindex, NULL);
+		}
+		port_key(p->id, key);
+		was = kvtab_get(&a->reported, key);
+		if (sbclient_is_connected(a->sb) && (!was || *was != state))
+			report_status(a, p->id, state == PORT_ACTIVE,
+				      was || state == PORT_ACTIVE);
+		if (sbclient_is_connected(a->sb))
+			kvtab_put(&reported, key, &state);
+		else if (was)
+			kvtab_put(&reported, key, was);
+	}
+	kvtab_destroy(&a->attached);
+	a->attached = attached;
+	kvtab_destroy(&a->reported);
+	a->reported = reported;
+	return retry;
+}
+
+static void reconcile(struct agent *a)
+{
+	struct reconcile_self self = {
+		.host = a->opt.host,
+		.underlay_ip = a->opt.underlay_ip,
+		.vxlan_ifindex = (uint32_t)a->vxlan_ifindex,
+	};
+	struct reconcile_local_port *ports = NULL;
+	struct reconcile_result res;
+	struct dp_state desired;
+	size_t n_ports = 0;
+	bool retry;
+	int r;
+
+	/* Until weftd has sent a view, the maps hold the best state there
+	 * is (what the previous agent left): leave them alone. */
+	if (!a->view.synced)
+		return;
+
+	dp_state_init(&desired);
+	r = reconcile_desired(&a->view, &self, tap_ifindex, a, &desired, &ports,
+			      &n_ports);
+	if (r < 0) {
+		log_err("reconcile: %s", strerror(-r));
+		dp_state_destroy(&desired);
+		schedule_reconcile(a, RETRY_MS);
+		return;
+	}
+	/* Maps first, then attachments: a program attached to a tap finds
+	 * that tap's entries already there. */
+	r = reconcile_diff(&desired, &a->present, datapath_apply, a->dp, &res);
+	dp_state_destroy(&desired);
+	if (r < 0) {
+		log_err("reconcile: %s", strerror(-r));
+		free(ports);
+		schedule_reconcile(a, RETRY_MS);
+		return;
+	}
+	if (res.updates || res.deletes || res.failures)
+		log_info(
+			"reconcile at revision %lld: %zu updated, %zu deleted, %zu failed%s%s",
+			(long long)a->view.revision, res.updates, res.deletes,
+			res.failures, res.failures ? ": " : "",
+			res.failures ? strerror(-res.first_error) : "");
+	retry = update_ports(a, ports, n_ports);
+	free(ports);
+	if (retry || res.failures)
+		schedule_reconcile(a, RETRY_MS);
+}
+
+static void on_reconcile(evutil_socket_t fd, short what, void *arg)
+{
+	reconcile(arg);
+}
+
+/* Creates or adopts the VXLAN device, attaches the tunnel program and
+ * writes the config map. */
+static int setup_vxlan(struct agent *a)
+{
+	bool created = false;
+	int ifindex, r;
+
+	ifindex = vxlan_ensure(a->opt.vxlan_name, a->opt.vxlan_port,
+			       a->vxlan_mtu, &created);
+	if (ifindex < 0) {
+		log_err("VXLAN device %s: %s%s", a->opt.vxlan_name,
+			strerror(-ifindex),
+			ifindex == -EEXIST ?
+				" (a device of that name exists and is not a collect_md VXLAN device on that port)" :
+				"");
+		return ifindex;
+	}
+	r = datapath_attach(a->dp, ifindex, DATAPATH_PROG_TUNNEL);
+	if (r < 0) {
+		log_err("cannot attach the tunnel program to %s: %s",
+			a->opt.vxlan_name, strerror(-r));
+		return r;
+	}
+	log_info("VXLAN device %s (ifindex %d): %s, tunnel program %s",
+		 a->opt.vxlan_name, ifindex, created ? "created" : "adopted",
+		 r ? "attached" : "already attached");
+	r = datapath_set_config(a->dp, (uint32_t)ifindex, a->opt.underlay_ip);
+	if (r < 0) {
+		log_err("cannot write the config map: %s", strerror(-r));
+		return r;
+	}
+	a->vxlan_ifindex = ifindex;
+	return 0;
+}
+
+static void on_links_changed(void *ctx)
+{
+	struct agent *a = ctx;
+	struct kvtab taps;
+	uint32_t vx;
+
+	links_table_init(&taps);
+	if (links_table(a->links, &taps) < 0) {
+		kvtab_destroy(&taps);
+		schedule_reconcile(a, RETRY_MS);
+		return;
+	}
+	kvtab_destroy(&a->taps);
+	a->taps = taps;
+
+	/* Someone deleted (or recreated) our VXLAN device: make it again. */
+	vx = links_table_ifindex(&a->taps, a->opt.vxlan_name);
+	if (vx != (uint32_t)a->vxlan_ifindex) {
+		log_warn("VXLAN device %s changed (ifindex %d -> %u)",
+			 a->opt.vxlan_name, a->vxlan_ifindex, vx);
+		if (setup_vxlan(a) < 0)
+			a->vxlan_ifindex = 0;
+	}
+	schedule_reconcile(a, 0);
+}
+
+static void on_links_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	int r = links_process(a->links);
+
+	if (r < 0)
+		log_warn("netlink: %s (device list re-read)", strerror(-r));
+}
+
+/* Southbound. */
+
+static void sb_connected(void *ctx)
+{
+	struct agent *a = ctx;
+	uint64_t rev = a->view.synced ? (uint64_t)a->view.revision : 0;
+	json_t *hello = sbproto_hello_new(a->opt.host, a->opt.underlay_ip_str,
+					  rev, false);
+
+	/* A new weftd connection knows nothing of what we told the last
+	 * one: report every port again after the next reconcile. */
+	kvtab_destroy(&a->reported);
+	if (!hello || sbclient_send(a->sb, hello) < 0)
+		sbclient_reset(a->sb, "cannot send hello");
+	json_decref(hello);
+}
+
+static void sb_disconnected(void *ctx)
+{
+	struct agent *a = ctx;
+
+	log_warn(
+		"southbound: disconnected; forwarding headless at revision %lld",
+		(long long)a->view.revision);
+}
+
+static json_t *stats_json(const struct weft_stats *s)
+{
+	json_t *drops = json_object();
+	json_t *o;
+
+	for (int d = 0; d < WEFT_DROP_MAX; d++)
+		json_object_set_new(drops, drop_names[d],
+				    json_integer((json_int_t)s->drops[d]));
+	o = json_pack("{s:I, s:I, s:I, s:I, s:o}", "rx_packets",
+		      (json_int_t)s->rx_packets, "rx_bytes",
+		      (json_int_t)s->rx_bytes, "tx_packets",
+		      (json_int_t)s->tx_packets, "tx_bytes",
+		      (json_int_t)s->tx_bytes, "drops", drops);
+	return o;
+}
+
+static void handle_stats_request(struct agent *a, const struct sbproto_msg *m)
+{
+	const struct hostview_port *p =
+		hostview_find_port(&a->view, m->port_id);
+	const char *error = NULL;
+	char tap[HOSTVIEW_IFNAMSIZ], buf[128];
+	struct weft_stats st;
+	uint32_t ifindex;
+	json_t *reply;
+	int r;
+
+	if (!p) {
+		error = "unknown port";
+	} else if (!p->host || strcmp(p->host, a->opt.host)) {
+		error = "port not bound to this host";
+	} else {
+		hostview_port_tap_name(p, tap);
+		ifindex = links_table_ifindex(&a->taps, tap);
+		if (!ifindex) {
+			snprintf(buf, sizeof(buf), "no device %s on this host",
+				 tap);
+			error = buf;
+		} else if ((r = datapath_read_stats(a->dp, ifindex, &st)) < 0) {
+			snprintf(buf, sizeof(buf), "cannot read counters: %s",
+				 strerror(-r));
+			error = buf;
+		}
+	}
+	if (error) {
+		reply = sbproto_stats_error_new(m->request_id, error);
+	} else {
+		json_t *stats = stats_json(&st);
+
+		reply = stats ? sbproto_stats_reply_new(m->request_id,
+							m->port_id, stats) :
+				NULL;
+		json_decref(stats);
+	}
+	if (reply)
+		sbclient_send(a->sb, reply);
+	json_decref(reply);
+}
+
+static int sb_message(void *ctx, const struct sbproto_msg *m)
+{
+	struct agent *a = ctx;
+	int r;
+
+	switch (m->type) {
+	case SBPROTO_SNAPSHOT:
+		r = hostview_apply_snapshot(&a->view, (int64_t)m->revision,
+					    m->objects);
+		if (r < 0) {
+			log_err("snapshot at revision %llu refused: %s",
+				(unsigned long long)m->revision, strerror(-r));
+			return r == -EINVAL ? -EPROTO : r;
+		}
+		log_info("snapshot: revision %lld, %zu objects",
+			 (long long)a->view.revision, a->view.count);
+		schedule_reconcile(a, 0);
+		return 0;
+	case SBPROTO_DELTA:
+		if (!a->view.synced) {
+			log_err("delta before any snapshot");
+			return -EPROTO;
+		}
+		r = hostview_apply_delta(&a->view, (int64_t)m->revision,
+					 m->upsert, m->deletes);
+		if (r < 0) {
+			log_err("delta to revision %llu refused: %s",
+				(unsigned long long)m->revision, strerror(-r));
+			return r == -EINVAL ? -EPROTO : r;
+		}
+		log_debug("delta: revision %lld", (long long)a->view.revision);
+		schedule_reconcile(a, 0);
+		return 0;
+	case SBPROTO_HEARTBEAT:
+		/* weftd advances R when commits leave our view unchanged: the
+		 * view is exact at R, and a hello with R after a reconnect
+		 * can be answered with a (small) delta. */
+		if (a->view.synced)
+			a->view.revision = (int64_t)m->revision;
+		return 0;
+	case SBPROTO_STATS_REQUEST:
+		handle_stats_request(a, m);
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+static const struct sbclient_ops sb_ops = {
+	.connected = sb_connected,
+	.message = sb_message,
+	.disconnected = sb_disconnected,
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("signal %d: exiting, the datapath stays in place", (int)sig);
+	event_base_loopbreak(a->base);
+}
+
+/* --cleanup */
+
+struct cleanup_ctx {
+	uint32_t ids[2];
+	int detached;
+};
+
+static void cleanup_link(void *ctx, const char *name, int ifindex)
+{
+	struct cleanup_ctx *c = ctx;
+	int r = datapath_detach_ours(ifindex, c->ids, 2);
+
+	if (r > 0) {
+		log_info("detached from %s", name);
+		c->detached++;
+	} else if (r < 0) {
+		log_warn("cannot detach from %s: %s", name, strerror(-r));
+	}
+}
+
+static void cleanup_changed(void *ctx)
+{
+}
+
+static int do_cleanup(const struct options *o)
+{
+	struct cleanup_ctx c = { 0 };
+	struct links *links;
+	int r, ret = 0;
+
+	datapath_pinned_prog_ids(o->bpffs_root, o->host, c.ids);
+	r = links_open(cleanup_changed, NULL, &links);
+	if (r < 0) {
+		log_warn("cannot list devices: %s", strerror(-r));
+		ret = r;
+	} else {
+		links_foreach(links, cleanup_link, &c);
+		links_free(links);
+	}
+	r = vxlan_delete(o->vxlan_name);
+	if (r < 0) {
+		log_warn("cannot delete %s: %s", o->vxlan_name, strerror(-r));
+		ret = ret ? ret : r;
+	}
+	r = datapath_unpin(o->bpffs_root, o->host);
+	if (r < 0) {
+		log_warn("cannot remove the pins under %s/%s: %s",
+			 o->bpffs_root, o->host, strerror(-r));
+		ret = ret ? ret : r;
+	}
+	log_info("cleanup of host %s done", o->host);
+	return ret;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: weft-agent --host NAME --underlay-ip IP --controller ADDRESS [OPTIONS]\n"
+		"       weft-agent --host NAME --cleanup [--bpffs-root DIR] [--vxlan-name NAME]\n"
+		"\n"
+		"The per-hypervisor agent of weft: keeps this host's eBPF datapath equal to\n"
+		"the view weftd sends. Run it in the host's network namespace.\n"
+		"\n"
+		"  --host NAME          this host's name (the ports' binding:host_id)\n"
+		"  --underlay-ip IP     this host's underlay (VTEP) address\n"
+		"  --underlay-dev DEV   underlay device; the VXLAN MTU is its MTU - 50\n"
+		"                       (default: 1450)\n"
+		"  --controller ADDR    weftd's southbound: unix:PATH or tcp:HOST:PORT\n"
+		"  --bpffs-root DIR     where pins live (default /sys/fs/bpf/weft);\n"
+		"                       this host's are under DIR/NAME\n"
+		"  --vxlan-name NAME    the VXLAN device (default weft0)\n"
+		"  --vxlan-port PORT    its UDP port (default 4789)\n"
+		"  --log-level LEVEL    err, warn, info (default) or debug\n"
+		"  --cleanup            remove this host's TC filters, VXLAN device and\n"
+		"                       pins, and exit\n"
+		"  --help               show this and exit\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "underlay-ip", required_argument, NULL, 'u' },
+		{ "underlay-dev", required_argument, NULL, 'd' },
+		{ "controller", required_argument, NULL, 'c' },
+		{ "bpffs-root", required_argument, NULL, 'b' },
+		{ "vxlan-name", required_argument, NULL, 'n' },
+		{ "vxlan-port", required_argument, NULL, 'p' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "cleanup", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	enum log_level level = LOG_LEVEL_INFO;
+	int c;
+
+	o->bpffs_root = "/sys/fs/bpf/weft";
+	o->vxlan_name = "weft0";
+	o->vxlan_port = 4789;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			o->host = optarg;
+			break;
+		case 'u':
+			o->underlay_ip_str = optarg;
+			break;
+		case 'd':
+			o->underlay_dev = optarg;
+			break;
+		case 'c':
+			o->controller = optarg;
+			break;
+		case 'b':
+			o->bpffs_root = optarg;
+			break;
+		case 'n':
+			o->vxlan_name = optarg;
+			break;
+		case 'p': {
+			char *end;
+			long p = strtol(optarg, &end, 10);
+
+			if (*end || p <= 0 || p > 65535) {
+				fprintf(stderr,
+					"weft-agent: bad --vxlan-port\n");
+				return -EINVAL;
+			}
+			o->vxlan_port = (uint16_t)p;
+			break;
+		}
+		case 'l':
+			if (log_level_from_string(optarg, &level) < 0) {
+				fprintf(stderr,
+					"weft-agent: bad --log-level\n");
+				return -EINVAL;
+			}
+			break;
+		case 'C':
+			o->cleanup = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	log_setup("weft-agent", level);
+	if (optind < argc) {
+		fprintf(stderr, "weft-agent: unexpected argument %s\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->host || !*o->host || strchr(o->host, '/') ||
+	    strlen(o->host) > 255) {
+		fprintf(stderr,
+			"weft-agent: --host NAME is required (no '/')\n");
+		return -EINVAL;
+	}
+	if (strlen(o->vxlan_name) >= HOSTVIEW_IFNAMSIZ) {
+		fprintf(stderr, "weft-agent: --vxlan-name is too long\n");
+		return -EINVAL;
+	}
+	if (o->cleanup)
+		return 0;
+	if (!o->underlay_ip_str ||
+	    netaddr_parse_ipv4(o->underlay_ip_str, &o->underlay_ip) < 0) {
+		fprintf(stderr, "weft-agent: --underlay-ip IP is required\n");
+		return -EINVAL;
+	}
+	if (!o->controller || sbclient_check_address(o->controller) < 0) {
+		fprintf(stderr,
+			"weft-agent: --controller unix:PATH|tcp:HOST:PORT is required\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* libbpf's messages (verifier logs included) go to our log. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt,
+		      va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	/* Kernel extack messages come with failures the agent reports (or
+	 * expects, as when it asks whether a filter is there). */
+	if (level == LIBBPF_WARN && !strstr(line, "Kernel error message"))
+		log_warn("%s", line);
+	else
+		log_debug("%s", line);
+	return 0;
+}
+
+static int run(struct agent *a)
+{
+	struct event *sigterm = NULL, *sigint = NULL, *nl_ev = NULL;
+	bool adopted = false;
+	int r;
+
+	a->vxlan_mtu = 1450;
+	if (a->opt.underlay_dev) {
+		int mtu = vxlan_link_mtu(a->opt.underlay_dev);
+
+		if (mtu < 0) {
+			log_err("underlay device %s: %s", a->opt.underlay_dev,
+				strerror(-mtu));
+			return mtu;
+		}
+		a->vxlan_mtu =
+			(uint32_t)mtu > 50 + 68 ? (uint32_t)mtu - 50 : 68;
+	}
+
+	r = datapath_open(a->opt.bpffs_root, a->opt.host, &a->dp, &adopted);
+	if (r < 0) {
+		log_err("cannot open the datapath under %s/%s: %s",
+			a->opt.bpffs_root, a->opt.host, strerror(-r));
+		return r;
+	}
+	log_info("datapath %s under %s/%s",
+		 adopted ? "adopted (pinned programs and maps reused)" :
+			   "loaded and pinned",
+		 a->opt.bpffs_root, a->opt.host);
+
+	r = datapath_read_state(a->dp, &a->present);
+	if (r < 0) {
+		log_err("cannot read the maps: %s", strerror(-r));
+		return r;
+	}
+	r = setup_vxlan(a);
+	if (r < 0)
+		return r;
+
+	r = links_open(on_links_changed, a, &a->links);
+	if (r < 0) {
+		log_err("netlink: %s", strerror(-r));
+		return r;
+	}
+	r = links_table(a->links, &a->taps);
+	if (r < 0)
+		return r;
+
+	a->reconcile_ev = evtimer_new(a->base, on_reconcile, a);
+	nl_ev = event_new(a->base, links_fd(a->links), EV_READ | EV_PERSIST,
+			  on_links_readable, a);
+	sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
+	sigint = evsignal_new(a->base, SIGINT, on_signal, a);
+	if (!a->reconcile_ev || !nl_ev || !sigterm || !sigint) {
+		r = -ENOMEM;
+		goto out;
+	}
+	event_add(nl_ev, NULL);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+
+	r = sbclient_new(a->base, a->opt.controller, &sb_ops, a, &a->sb);
+	if (r < 0)
+		goto out;
+	log_info("host %s, underlay %s, controller %s", a->opt.host,
+		 a->opt.underlay_ip_str, a->opt.controller);
+
+	event_base_dispatch(a->base);
+	r = 0;
+out:
+	if (nl_ev)
+		event_free(nl_ev);
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = { 0 };
+	int r;
+
+	if (parse_options(argc, argv, &a.opt) < 0)
+		return 2;
+	libbpf_set_print(libbpf_log);
+	if (a.opt.cleanup)
+		return do_cleanup(&a.opt) < 0 ? 1 : 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	a.base = event_base_new();
+	if (!a.base)
+		return 1;
+	hostview_init(&a.view);
+	dp_state_init(&a.present);
+	links_table_init(&a.taps);
+	kvtab_init(&a.attached, sizeof(uint32_t), 0);
+	kvtab_init(&a.reported, PORT_ID_MAX, sizeof(uint8_t));
+
+	r = run(&a);
+
+	sbclient_free(a.sb);
+	if (a.reconcile_ev)
+		event_free(a.reconcile_ev);
+	links_free(a.links);
+	datapath_free(a.dp); /* closes handles only: pins stay */
+	kvtab_destroy(&a.taps);
+	kvtab_destroy(&a.attached);
+	kvtab_destroy(&a.reported);
+	dp_state_destroy(&a.present);
+	hostview_destroy(&a.view);
+	event_base_free(a.base);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * weft's datapath: TC ingress programs (clsact, direct action) of the
+ * VMs' taps and of the host's collect_md VXLAN device. The stages live in
+ * lib/; these entry programs only chain them and count. See
+ * docs/datapath.md.
+ */
+
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/eth.h"
+#include "lib/portsec.h"
+#include "lib/arp.h"
+#include "lib/fdb.h"
+#include "lib/forward.h"
+#include "lib/tunnel.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * Packets from a VM: the port (and so the network) comes from the tap they
+ * came in on. ARP requests are answered back out of the tap; IPv4 is
+ * checked against port security and switched locally or into the tunnel.
+ * Counters go to the ingress port: rx for what is accepted, drops by
+ * reason; tx to the port a packet is delivered to.
+ */
+SEC("tc")
+int weft_port_ingress(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ingress_ifindex;
+	__u32 len = skb->len;
+	struct weft_port *port;
+	struct weft_eth p;
+	struct iphdr *ip;
+	int r;
+
+	port = bpf_map_lookup_elem(&ports, &ifindex);
+	if (!port) {
+		r = WEFT_DROP_NO_PORT;
+		goto drop;
+	}
+	if (!(port->flags & WEFT_PORT_F_UP)) {
+		r = WEFT_DROP_ADMIN_DOWN;
+		goto drop;
+	}
+	r = eth_parse(skb, &p);
+	if (r != WEFT_OK)
+		goto drop;
+
+	switch (p.proto) {
+	case ETH_P_ARP:
+		r = arp_respond(port, ifindex, &p);
+		if (r != WEFT_OK)
+			goto drop;
+		r = fwd_local(skb, ifindex);
+		if (r != WEFT_OK)
+			goto drop;
+		stats_rx(ifindex, len);
+		return TC_ACT_REDIRECT;
+	case ETH_P_IP:
+		ip = eth_ipv4(&p);
+		if (!ip) {
+			r = WEFT_DROP_MALFORMED;
+			goto drop;
+		}
+		r = portsec_ipv4(port, ifindex, p.eth->h_source, ip->saddr);
+		if (r != WEFT_OK)
+			goto drop;
+		break;
+	default:
+		r = WEFT_DROP_ETHERTYPE;
+		goto drop;
+	}
+
+	r = fwd_l2(skb, port->vni, p.eth->h_dest);
+	if (r != WEFT_OK)
+		goto drop;
+	stats_rx(ifindex, len);
+	return TC_ACT_REDIRECT;
+drop:
+	return stats_drop(ifindex, r);
+}
+
+/*
+ * Frames decapsulated by the VXLAN device: the network comes from the VNI.
+ * Delivered only to local ports, from sources that live on the sending
+ * host. rx and drops are counted on the VXLAN device, tx on the port.
+ */
+SEC("tc")
+int weft_tunnel_ingress(struct __sk_buff *skb)
+{
+	struct weft_config *cfg = config_get();
+	__u32 dev = skb->ingress_ifindex;
+	__u32 len = skb->len;
+	struct weft_tunnel_info t = {};
+	struct weft_eth p;
+	__u32 ifindex = 0;
+	int r;
+
+	if (cfg && cfg->vxlan_ifindex)
+		dev = cfg->vxlan_ifindex;
+	r = tunnel_key_get(skb, &t);
+	if (r != WEFT_OK)
+		goto drop;
+	r = tunnel_check_outer(&t);
+	if (r != WEFT_OK)
+		goto drop;
+	r = eth_parse(skb, &p);
+	if (r != WEFT_OK)
+		goto drop;
+	r = tunnel_check_inner(&t, &p, &ifindex);
+	if (r != WEFT_OK)
+		goto drop;
+	if (!fwd_port_up(ifindex)) {
+		r = WEFT_DROP_ADMIN_DOWN;
+		goto drop;
+	}
+	r = fwd_local(skb, ifindex);
+	if (r != WEFT_OK)
+		goto drop;
+	stats_rx(dev, len);
+	return TC_ACT_REDIRECT;
+drop:
+	return stats_drop(dev, r);
+}

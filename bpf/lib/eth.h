@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+#pragma once
+
+/*
+ * Bounds-checked parsing of the Ethernet header and of what follows it.
+ * Every header is checked against data_end before it is read; a packet too
+ * short for the header its ethertype announces is WEFT_DROP_MALFORMED.
+ */
+
+#include "common.h"
+
+#define WEFT_ARPHRD_ETHER 1
+#define WEFT_ARPOP_REQUEST 1
+#define WEFT_ARPOP_REPLY 2
+
+/* An ARP packet for IPv4 over Ethernet (RFC 826), the only kind accepted.
+ * Packed: the addresses are not aligned in the packet. */
+struct weft_arp {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[ETH_ALEN];
+	__be32 spa;
+	__u8 tha[ETH_ALEN];
+	__be32 tpa;
+} __attribute__((packed));
+
+/* A parsed frame. Pointers into the packet stay valid as long as no helper
+ * that changes packet data is called. */
+struct weft_eth {
+	struct ethhdr *eth;
+	void *l3;
+	void *end;
+	__u16 proto; /* host order */
+};
+
+static __always_inline int eth_parse(struct __sk_buff *skb, struct weft_eth *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > end)
+		return WEFT_DROP_MALFORMED;
+	p->eth = eth;
+	p->l3 = eth + 1;
+	p->end = end;
+	p->proto = bpf_ntohs(eth->h_proto);
+	return WEFT_OK;
+}
+
+/* The ARP header of 'p' (proto ETH_P_ARP), or NULL when the frame is too
+ * short or not IPv4 over Ethernet. */
+static __always_inline struct weft_arp *eth_arp(const struct weft_eth *p)
+{
+	struct weft_arp *arp = p->l3;
+
+	if ((void *)(arp + 1) > p->end)
+		return NULL;
+	if (arp->htype != bpf_htons(WEFT_ARPHRD_ETHER) ||
+	    arp->ptype != bpf_htons(ETH_P_IP) || arp->hlen != ETH_ALEN ||
+	    arp->plen != 4)
+		return NULL;
+	return arp;
+}
+
+/* The IPv4 header of 'p' (proto ETH_P_IP), or NULL when it fails the
+ * minimal sanity checks: version 4, a header length of at least 20 bytes
+ * and not beyond the total length, and a total length within the frame
+ * (Ethernet padding after it is allowed). */
+static __always_inline struct iphdr *eth_ipv4(const struct weft_eth *p)
+{
+	struct iphdr *ip = p->l3;
+	__u32 tot_len;
+
+	if ((void *)(ip + 1) > p->end)
+		return NULL;
+	if (ip->version != 4 || ip->ihl < 5)
+		return NULL;
+	tot_len = bpf_ntohs(ip->tot_len);
+	if (tot_len < (__u32)ip->ihl * 4)
+		return NULL;
+	if ((void *)ip + tot_len > p->end)
+		return NULL;
+	return ip;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+#pragma once
+
+/*
+ * Every map of the datapath. Keys and values are the ABI structs of
+ * abi/weft.h, which the agent writes; see docs/datapath.md for who writes
+ * what and docs/southbound.md for where it comes from.
+ *
+ * All maps but test_tunnel_key are pinned by name, so an agent that
+ * restarts with the same pin_root_path (/sys/fs/bpf/weft/<host>) adopts
+ * them with their contents and forwarding never stops.
+ */
+
+#include "common.h"
+
+/* ifindex of a VM's tap -> the port behind it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct weft_port);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ports SEC(".maps");
+
+/* (vni, mac) -> local tap or remote host. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_FDB);
+	__type(key, struct weft_fdb_key);
+	__type(value, struct weft_fdb_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fdb SEC(".maps");
+
+/* (vni, ip) -> mac: the answers of the ARP responder. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_NEIGH);
+	__type(key, struct weft_neigh_key);
+	__type(value, struct weft_neigh_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} neigh SEC(".maps");
+
+/* (ifindex, ip prefix) -> mac: the source addresses a port may use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_MAX_PORT_ADDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_port_addr_key);
+	__type(value, struct weft_port_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} port_addrs SEC(".maps");
+
+/* Underlay address (__be32) -> a host allowed to send tunnel traffic. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_HOSTS);
+	__type(key, __be32);
+	__type(value, struct weft_host);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hosts SEC(".maps");
+
+/* VNI -> a network with ports on this host. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_NETWORKS);
+	__type(key, __u32);
+	__type(value, struct weft_network);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} networks SEC(".maps");
+
+/* ifindex of a port or of the VXLAN device -> per-CPU counters. One entry
+ * per port and one for the VXLAN device, so it is sized like ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, WEFT_MAX_PORTS + 1);
+	__type(key, __u32);
+	__type(value, struct weft_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+/* The host's configuration, written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+/* Test mode only (weft_test_mode): the tunnel key in both directions.
+ * Not pinned: it belongs to the loaded object, never to the host. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_test_tunnel_key);
+} test_tunnel_key SEC(".maps");
+
+static __always_inline struct weft_config *config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&config, &zero);
+}

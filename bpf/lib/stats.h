@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+#pragma once
+
+/*
+ * Per-port counters (map stats, per CPU, so plain increments are enough).
+ * An entry is created on first use: the agent may also create it when it
+ * attaches a port, but a counter must never be lost because it did not.
+ */
+
+#include "maps.h"
+
+static __always_inline struct weft_stats *stats_of(__u32 ifindex)
+{
+	struct weft_stats *s, zero = {};
+
+	s = bpf_map_lookup_elem(&stats, &ifindex);
+	if (s)
+		return s;
+	/* EEXIST when another CPU raced us is fine: look up again. */
+	bpf_map_update_elem(&stats, &ifindex, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&stats, &ifindex);
+}
+
+/* A packet accepted from the port (or from the tunnel) 'ifindex'. */
+static __always_inline void stats_rx(__u32 ifindex, __u32 len)
+{
+	struct weft_stats *s = stats_of(ifindex);
+
+	if (s) {
+		s->rx_packets++;
+		s->rx_bytes += len;
+	}
+}
+
+/* A packet the datapath delivered to the port 'ifindex'. */
+static __always_inline void stats_tx(__u32 ifindex, __u32 len)
+{
+	struct weft_stats *s = stats_of(ifindex);
+
+	if (s) {
+		s->tx_packets++;
+		s->tx_bytes += len;
+	}
+}
+
+/* Counts a drop for 'reason' on 'ifindex' and returns the TC verdict. */
+static __always_inline int stats_drop(__u32 ifindex, int reason)
+{
+	struct weft_stats *s = stats_of(ifindex);
+
+	/* The bound keeps the verifier sure of the index; a reason out of
+	 * range would be a bug of ours, counted as malformed. */
+	if (reason < 0 || reason >= WEFT_DROP_MAX)
+		reason = WEFT_DROP_MALFORMED;
+	if (s)
+		s->drops[reason]++;
+	return TC_ACT_SHOT;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "store.h"
+
+/*
+ * The southbound service: weftd's side of docs/southbound.md. Listens for
+ * weft-agents on TCP and unix sockets, registers each agent as an 'agent'
+ * resource on hello, sends it the view of its host (view.h) as a snapshot,
+ * then a delta after every committed write that changes that view; takes
+ * port status reports and answers port statistics requests through the
+ * agents.
+ *
+ * State kept in memory, per host name: the connection (if any), the time
+ * of its last message (from which the API's 'alive' is computed, so that
+ * heartbeats never write to the store), the last view sent and its
+ * revision (kept after a disconnect so that a reconnecting agent gets a
+ * delta rather than a snapshot), and the set of networks the host may take
+ * part in (so that recomputing its view does not walk the whole store).
+ *
+ * Everything runs on the daemon's event loop; nothing here is thread-safe.
+ */
+
+struct southbound;
+
+struct southbound_options {
+	/* Comma-separated "tcp:ADDR:PORT" and "unix:PATH" items. */
+	const char *listen;
+	/* An agent is alive while its last message is younger than this
+	 * many seconds; a connection silent this long is closed. */
+	unsigned agent_down_time;
+	/* Seconds between heartbeats sent to each agent. */
+	unsigned heartbeat_interval;
+	/* Milliseconds a stats request waits for the agent's answer. */
+	unsigned stats_timeout_ms;
+};
+
+#define SOUTHBOUND_DEFAULT_LISTEN "tcp:0.0.0.0:9697,unix:/run/weft/sb.sock"
+#define SOUTHBOUND_DEFAULT_DOWN_TIME 10
+#define SOUTHBOUND_HEARTBEAT_INTERVAL 2
+#define SOUTHBOUND_STATS_TIMEOUT_MS 3000
+
+/*
+ * Binds every listener of 'opts->listen' on 'base'. A unix socket's
+ * directory is created when missing; a stale socket file (nobody accepts
+ * on it) is replaced, while a live one is an error (-EADDRINUSE). 'store'
+ * is borrowed. Returns 0 and sets 'ret', or a negative errno with a
+ * message in 'errmsg'.
+ */
+int southbound_new(struct event_base *base, struct store *store,
+		   const struct southbound_options *opts,
+		   struct southbound **ret, char *errmsg, size_t errmsg_len);
+
+/* Closes every connection and listener and removes the unix sockets.
+ * Pending stats requests are dropped without an answer (free the HTTP
+ * server first: its connections cancel their requests as they close).
+ * Accepts NULL. */
+void southbound_free(struct southbound *sb);
+
+/* The hooks the API core calls (committed writes, agents' liveness), for
+ * api_ctx.live. Lives as long as 'sb'. */
+const struct api_live *southbound_api_live(struct southbound *sb);
+
+/*
+ * Tells the service that the store committed up to 'revision'. The views
+ * are brought up to date from the change log on the next turn of the event
+ * loop, once for any number of commits made in between.
+ */
+void southbound_committed(struct southbound *sb, uint64_t revision);
+
+/* Whether the agent of 'host' is connected and sent a message within the
+ * agent down time; if so and 'heartbeat' is not NULL, writes the time of
+ * that message there ("YYYY-MM-DD HH:MM:SS", UTC). */
+bool southbound_agent_alive(struct southbound *sb, const char *host,
+			    char *heartbeat, size_t len);
+
+/*
+ * Statistics of a port, asked of the agent of 'host'. 'fn' is called
+ * exactly once, later (never from within this call), with an HTTP status
+ * and the body to answer (borrowed): 200 and {"stats": {...}}, 409 and a
+ * Neutron error when the agent could not read them or went away, 504 when
+ * it did not answer within the stats timeout. southbound_stats_cancel()
+ * before that guarantees 'fn' is not called.
+ *
+ * Returns 0 and sets 'ret' (a handle valid until 'fn' runs or the request
+ * is cancelled), or -ENOTCONN when no agent of 'host' is connected.
+ */
+struct southbound_stats;
+typedef void (*southbound_stats_fn)(void *arg, int status, json_t *body);
+int southbound_port_stats(struct southbound *sb, const char *host,
+			  const char *port_id, southbound_stats_fn fn,
+			  void *arg, struct southbound_stats **ret);
+void southbound_stats_cancel(struct southbound_stats *req);

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <jansson.h>
+
+#include "store.h"
+
+/*
+ * Host views: what the weft-agent of one host must know, computed from the
+ * store (docs/southbound.md, "What a host's view holds"). For host H:
+ *
+ *   - the networks that have at least one port bound to H;
+ *   - every port of those networks bound to some host;
+ *   - the host object of every host named by those ports whose agent is
+ *     registered with an underlay address.
+ *
+ * A view is a JSON object mapping each object's key ("port:UUID") to the
+ * object ({"key": ..., "kind": "port", ...}). Every object built here
+ * passes sbproto_check_object(); a resource that cannot give a valid object
+ * (a port bound to a host name with spaces, say) is left out, so that weftd
+ * never sends an agent something it must refuse.
+ *
+ * A "network set" is a JSON object used as a set of network ids (id ->
+ * true). Callers keep one per host so that recomputing a view does not need
+ * to walk every port of the store: the set holds every network that may have
+ * a port bound to H (a superset), and view_compute() prunes it.
+ */
+
+/*
+ * Adds to 'networks' the id of every network that has a port bound to
+ * 'host'. Walks every port of the store: O(ports), done once when an agent
+ * says hello. Returns 0 or a negative errno.
+ */
+int view_host_networks(struct store *s, const char *host, json_t *networks);
+
+/*
+ * Reads the registered agents: sets 'ret' to a new object mapping each
+ * agent's host name to its underlay address (configurations.underlay_ip),
+ * for agents that have one. O(agents). Returns 0 or a negative errno.
+ */
+int view_agent_hosts(struct store *s, json_t **ret);
+
+/*
+ * Computes the view of 'host' over the candidate network set 'networks'
+ * and removes from that set the networks (no longer) holding a port bound
+ * to 'host'. 'hosts' is what view_agent_hosts() returned. Sets 'ret' to a
+ * new view. Cost: one store lookup per candidate network plus a walk of
+ * its ports (an index range), i.e. O(ports in the host's networks).
+ * Returns 0 or a negative errno.
+ */
+int view_compute(struct store *s, const char *host, json_t *networks,
+		 json_t *hosts, json_t **ret);
+
+/*
+ * The differences from view 'old' (NULL: empty) to view 'new': sets
+ * 'upsert' to a new array of the objects of 'new' that 'old' lacks or holds
+ * differently, and 'deletes' to a new array of the keys of 'old' that 'new'
+ * lacks. Returns 0 or -ENOMEM.
+ */
+int view_diff(json_t *old, json_t *new, json_t **upsert, json_t **deletes);
+
+/* The objects of 'view' as a new array. */
+json_t *view_objects(json_t *view);
+
+/*
+ * Object builders, from the API documents. Each returns a new reference,
+ * or NULL when the document cannot make a valid object.
+ */
+json_t *view_network_object(json_t *network);
+/* 'vni' is the port's network's VNI. */
+json_t *view_port_object(json_t *port, json_int_t vni);
+json_t *view_host_object(const char *name, const char *underlay_ip);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "drop-reasons.h"
+
+#include <errno.h>
+#include <string.h>
+
+const char *const weft_drop_reason_names[WEFT_DROP_MAX] = {
+	[WEFT_DROP_MALFORMED] = "malformed",
+	[WEFT_DROP_NO_PORT] = "no_port",
+	[WEFT_DROP_ADMIN_DOWN] = "admin_down",
+	[WEFT_DROP_SRC_MAC] = "src_mac",
+	[WEFT_DROP_SRC_IP] = "src_ip",
+	[WEFT_DROP_ARP_SPOOF] = "arp_spoof",
+	[WEFT_DROP_ARP_UNKNOWN] = "arp_unknown",
+	[WEFT_DROP_ARP_NOT_REQUEST] = "arp_not_request",
+	[WEFT_DROP_BROADCAST] = "broadcast",
+	[WEFT_DROP_UNKNOWN_DST] = "unknown_dst",
+	[WEFT_DROP_ETHERTYPE] = "ethertype",
+	[WEFT_DROP_UNKNOWN_HOST] = "unknown_host",
+	[WEFT_DROP_UNKNOWN_VNI] = "unknown_vni",
+	[WEFT_DROP_NOT_LOCAL] = "not_local",
+	[WEFT_DROP_TUNNEL_SRC] = "tunnel_src",
+	[WEFT_DROP_NO_TUNNEL_KEY] = "no_tunnel_key",
+	[WEFT_DROP_REDIRECT] = "redirect",
+};
+
+/* A reason added to the enum without a name here fails this. */
+_Static_assert(WEFT_DROP_REDIRECT + 1 == WEFT_DROP_MAX,
+	       "name every enum weft_drop_reason in weft_drop_reason_names");
+
+const char *drop_reason_name(enum weft_drop_reason reason)
+{
+	if ((unsigned)reason >= WEFT_DROP_MAX)
+		return NULL;
+	return weft_drop_reason_names[reason];
+}
+
+int drop_reason_from_name(const char *name)
+{
+	for (int r = 0; r < WEFT_DROP_MAX; r++)
+		if (weft_drop_reason_names[r] &&
+		    !strcmp(name, weft_drop_reason_names[r]))
+			return r;
+	return -EINVAL;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The southbound protocol between weftd and weft-agent (docs/southbound.md):
+ * line framing, validation of received messages and construction of the
+ * messages to send. Shared by both ends so that they agree on what a valid
+ * message is; it does no I/O and keeps no state.
+ *
+ * Receiving, on either side:
+ *
+ *	size_t len;
+ *	int r = sbproto_line_length(buf, buf_len, &len);
+ *	if (r < 0)          the peer sent a line over SBPROTO_MAX_LINE: close
+ *	else if (r == 0)    no complete line yet: read more
+ *	else {
+ *		struct sbproto_msg msg;
+ *		char why[256];
+ *
+ *		if (sbproto_parse(buf, len, SBPROTO_FROM_WEFTD, &msg, why,
+ *				  sizeof(why)) < 0)
+ *			log why and close the connection;
+ *		... use msg.type and its fields ...
+ *		sbproto_msg_destroy(&msg);
+ *		consume len + 1 bytes (the line and its '\n');
+ *	}
+ *
+ * Sending: build a message with one of the sbproto_*_new() functions (or by
+ * hand), then sbproto_format() it into one '\n'-terminated line.
+ *
+ * Unknown members of a message are ignored (a newer peer may add some);
+ * a missing member that the type requires, a member of the wrong type or
+ * value, an unknown type, or a type that the sender's side never sends is
+ * a protocol violation.
+ */
+
+/* The protocol version carried by hello. */
+#define SBPROTO_VERSION 1
+
+/* The longest line, without its '\n'. */
+#define SBPROTO_MAX_LINE (1024 * 1024)
+
+/* Who sent a line: the types each side may send differ, and heartbeat
+ * carries a revision only from weftd. */
+enum sbproto_sender {
+	SBPROTO_FROM_AGENT,
+	SBPROTO_FROM_WEFTD,
+};
+
+enum sbproto_type {
+	/* Agent -> weftd. */
+	SBPROTO_HELLO,
+	SBPROTO_PORT_STATUS,
+	SBPROTO_STATS_REPLY,
+	/* Both ways. */
+	SBPROTO_HEARTBEAT,
+	/* weftd -> agent. */
+	SBPROTO_SNAPSHOT,
+	SBPROTO_DELTA,
+	SBPROTO_STATS_REQUEST,
+};
+
+/*
+ * A parsed and validated message. Only the members of its type are set;
+ * the others are zero or NULL. Strings and JSON values are borrowed from
+ * 'json' and live until sbproto_msg_destroy().
+ */
+struct sbproto_msg {
+	enum sbproto_type type;
+	/* The whole message (owned). */
+	json_t *json;
+
+	/* hello: 'version' (== SBPROTO_VERSION), 'host' (1..255 bytes, no
+	 * whitespace or control characters), 'underlay_ip' (dotted quad),
+	 * 'revision' and 'gateway' (false when absent). */
+	int version;
+	const char *host;
+	const char *underlay_ip;
+	bool gateway;
+
+	/* hello, heartbeat (from weftd), snapshot, delta: a revision >= 0.
+	 * A heartbeat from an agent has none (0). */
+	uint64_t revision;
+
+	/* port_status: 'port_id' (a lower-case UUID) and 'status', "ACTIVE"
+	 * or "DOWN". */
+	const char *port_id;
+	const char *status;
+
+	/* stats_request, stats_reply: 'request_id' >= 0 and 'port_id'.
+	 * A stats_reply carries either 'stats' (an object; 'port_id' is then
+	 * required) or 'error' (a string; 'port_id' may be absent: NULL). */
+	uint64_t request_id;
+	json_t *stats;
+	const char *error;
+
+	/* snapshot: 'objects', an array of view objects, each valid for
+	 * sbproto_check_object() and with a key unique in the array.
+	 * delta: 'upsert' (such objects, keys unique) and 'deletes' (an
+	 * array of key strings). */
+	json_t *objects;
+	json_t *upsert;
+	json_t *deletes;
+};
+
+/*
+ * Framing. Looks for the end of the first line in 'buf' ('len' bytes
+ * received so far). Returns 1 and sets 'ret' to the line's length without
+ * its '\n' when a complete line is there; 0 when more bytes are needed;
+ * -EMSGSIZE when the line is (or will be, the buffer already holding more
+ * than SBPROTO_MAX_LINE bytes without a '\n') longer than SBPROTO_MAX_LINE.
+ */
+int sbproto_line_length(const char *buf, size_t len, size_t *ret);
+
+/*
+ * Parses and validates one line ('line', 'len' bytes, without its '\n';
+ * it need not be NUL-terminated) sent by 'from'. Returns 0 and fills
+ * 'ret', to be released with sbproto_msg_destroy(); or a negative errno
+ * with a one-line reason in 'errmsg' (may be NULL), 'ret' untouched:
+ * -EMSGSIZE (longer than SBPROTO_MAX_LINE), -EBADMSG (not a JSON object,
+ * or not UTF-8) or -EPROTO (no or unknown type, a type 'from' never
+ * sends, a missing or invalid member).
+ */
+int sbproto_parse(const char *line, size_t len, enum sbproto_sender from,
+		  struct sbproto_msg *ret, char *errmsg, size_t errmsg_len);
+
+/* Releases what sbproto_parse() filled; accepts a zeroed 'msg'. */
+void sbproto_msg_destroy(struct sbproto_msg *msg);
+
+/* The wire name of 'type' ("hello", "stats_reply", ...). */
+const char *sbproto_type_name(enum sbproto_type type);
+
+/*
+ * Checks one object of a view (docs/southbound.md, "Objects of a view"):
+ * its "kind" is "host", "network" or "port", its "key" is "host:NAME",
+ * "network:ID" or "port:ID" accordingly, and it has every member of its
+ * kind with the right type and a valid value (UUIDs, VNI 1..2^24-1, MTU
+ * 68..65535, MAC, IPv4 addresses, the tap name "tap" + 11 characters of
+ * the port id). Unknown members are allowed. Returns 0, or -EPROTO with a
+ * reason in 'errmsg' (may be NULL).
+ */
+int sbproto_check_object(json_t *obj, char *errmsg, size_t errmsg_len);
+
+/* True when 's' is a UUID in lower-case canonical form. */
+bool sbproto_is_uuid(const char *s);
+
+/*
+ * Serialises 'msg' (a JSON object with a "type") as one compact line with
+ * its '\n'. Returns 0 and sets 'ret' (free with free()) and 'ret_len'
+ * (bytes, '\n' included), -EMSGSIZE when the line would be longer than
+ * SBPROTO_MAX_LINE, -EINVAL when 'msg' is not an object, or -ENOMEM. The
+ * message is not validated: build it with the functions below.
+ */
+int sbproto_format(json_t *msg, char **ret, size_t *ret_len);
+
+/*
+ * Message builders. Each returns a new reference, or NULL when out of
+ * memory or when a string is not UTF-8. Arguments of type json_t * are
+ * borrowed (the message takes its own reference).
+ */
+json_t *sbproto_hello_new(const char *host, const char *underlay_ip,
+			  uint64_t revision, bool gateway);
+/* An agent's heartbeat: {"type": "heartbeat"}. */
+json_t *sbproto_agent_heartbeat_new(void);
+json_t *sbproto_port_status_new(const char *port_id, bool active);
+json_t *sbproto_stats_reply_new(uint64_t request_id, const char *port_id,
+				json_t *stats);
+json_t *sbproto_stats_error_new(uint64_t request_id, const char *error);
+/* weftd's heartbeat: {"type": "heartbeat", "revision": R}. */
+json_t *sbproto_heartbeat_new(uint64_t revision);
+json_t *sbproto_snapshot_new(uint64_t revision, json_t *objects);
+json_t *sbproto_delta_new(uint64_t revision, json_t *upsert, json_t *deletes);
+json_t *sbproto_stats_request_new(uint64_t request_id, const char *port_id);

@@ -1,0 +1,1244 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Datapath tests: the programs of bpf/datapath.bpf.c run on crafted frames
+ * with BPF_PROG_TEST_RUN, no interface needed. Each test loads a fresh
+ * skeleton in test mode (weft_test_mode = 1) with its maps pinned under a
+ * private directory of bpffs, fills the maps like the agent would, runs
+ * one program and checks the verdict, the bytes that come out and the
+ * counters of map stats.
+ *
+ * Needs root (CAP_BPF and CAP_NET_ADMIN). Without them every test is
+ * skipped and the program exits 77, which meson counts as a skip. Once
+ * BPF is usable, a program that fails to load is a failure.
+ */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/magic.h>
+#include <linux/pkt_cls.h>
+
+#include "datapath-skel.h"
+#include "drop-reasons.h"
+
+/* The world of the tests: one host (underlay 192.0.2.11) with two ports of
+ * network 100, a port of network 100 on host 192.0.2.12, a MAC of network
+ * 200 on that host too, and a third host 192.0.2.13 that has nothing. */
+#define VNI 100
+#define VNI_OTHER 200
+#define VNI_ABSENT 300
+#define IF_A 10 /* local port A: security on */
+#define IF_C 11 /* local port C */
+#define IF_VXLAN 50
+#define IF_UNKNOWN 99
+
+static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
+static const uint8_t MAC_C[6] = { 0x02, 0, 0, 0, 0, 0x0c };
+static const uint8_t MAC_D[6] = { 0x02, 0, 0, 0, 0, 0x0d }; /* remote */
+static const uint8_t MAC_E[6] = { 0x02, 0, 0, 0, 0, 0x0e }; /* vni 200 */
+static const uint8_t MAC_P[6] = { 0x02, 0, 0, 0, 0, 0x50 }; /* A's pair */
+static const uint8_t MAC_X[6] = { 0x02, 0, 0, 0, 0, 0x99 }; /* nobody */
+static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t MAC_MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+static const uint8_t MAC_ZERO[6] = { 0 };
+
+#define IP(a, b, c, d) htonl((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+#define IP_A IP(10, 0, 0, 1)
+#define IP_C IP(10, 0, 0, 3)
+#define IP_D IP(10, 0, 0, 4)
+#define IP_UNKNOWN IP(10, 0, 0, 9)
+#define HOST_SELF IP(192, 0, 2, 11)
+#define HOST_D IP(192, 0, 2, 12)
+#define HOST_OTHER IP(192, 0, 2, 13)
+#define HOST_STRANGER IP(198, 51, 100, 1)
+
+#define ETH_P_IPV4 0x0800
+#define ETH_P_ARPV 0x0806
+#define ETH_P_IPV6 0x86dd
+
+static struct datapath_bpf *skel;
+static char pin_dir[64];
+static const char *unavailable; /* why BPF cannot be tested here */
+static int ncpus;
+
+/* --- maps --------------------------------------------------------------- */
+
+static void put(int fd, const void *key, const void *value)
+{
+	assert_int_equal(bpf_map_update_elem(fd, key, value, BPF_ANY), 0);
+}
+
+static void add_port(uint32_t ifindex, uint32_t vni, const uint8_t mac[6],
+		     uint16_t flags)
+{
+	struct weft_port p = { .vni = vni, .flags = flags };
+
+	memcpy(p.mac, mac, 6);
+	put(bpf_map__fd(skel->maps.ports), &ifindex, &p);
+}
+
+static void add_fdb(uint32_t vni, const uint8_t mac[6], uint32_t ifindex,
+		    uint32_t host_ip)
+{
+	struct weft_fdb_key k = { .vni = vni };
+	struct weft_fdb_entry e = { .ifindex = ifindex, .host_ip = host_ip };
+
+	memcpy(k.mac, mac, 6);
+	put(bpf_map__fd(skel->maps.fdb), &k, &e);
+}
+
+static void add_neigh(uint32_t vni, uint32_t ip, const uint8_t mac[6])
+{
+	struct weft_neigh_key k = { .vni = vni, .ip = ip };
+	struct weft_neigh_entry e = { 0 };
+
+	memcpy(e.mac, mac, 6);
+	put(bpf_map__fd(skel->maps.neigh), &k, &e);
+}
+
+static void add_port_addr(uint32_t ifindex, uint32_t ip, int prefix,
+			  const uint8_t mac[6])
+{
+	struct weft_port_addr_key k = { .prefixlen = 32 + (uint32_t)prefix,
+					.ifindex = ifindex,
+					.ip = ip };
+	struct weft_port_addr e = { 0 };
+
+	memcpy(e.mac, mac, 6);
+	put(bpf_map__fd(skel->maps.port_addrs), &k, &e);
+}
+
+static void add_host(uint32_t ip)
+{
+	struct weft_host h = { 0 };
+
+	put(bpf_map__fd(skel->maps.hosts), &ip, &h);
+}
+
+static void add_network(uint32_t vni)
+{
+	struct weft_network n = { .mtu = 1450 };
+
+	put(bpf_map__fd(skel->maps.networks), &vni, &n);
+}
+
+static void set_config(uint32_t vxlan_ifindex)
+{
+	struct weft_config c = { .vxlan_ifindex = vxlan_ifindex,
+				 .local_ip = HOST_SELF };
+	uint32_t zero = 0;
+
+	put(bpf_map__fd(skel->maps.config), &zero, &c);
+}
+
+static struct weft_test_tunnel_key get_tunnel_key(void)
+{
+	struct weft_test_tunnel_key t;
+	uint32_t zero = 0;
+
+	assert_int_equal(
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.test_tunnel_key),
+				    &zero, &t),
+		0);
+	return t;
+}
+
+/* The tunnel metadata the next run of weft_tunnel_ingress sees. */
+static void set_tunnel_key(uint32_t vni, uint32_t remote_ip)
+{
+	struct weft_test_tunnel_key t = { .vni = vni,
+					  .remote_ip = remote_ip,
+					  .set = 1 };
+	uint32_t zero = 0;
+
+	put(bpf_map__fd(skel->maps.test_tunnel_key), &zero, &t);
+}
+
+/* The counters of 'ifindex' summed over the CPUs; zero when absent. */
+static struct weft_stats get_stats(uint32_t ifindex)
+{
+	struct weft_stats sum = { 0 }, *percpu;
+
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	assert_non_null(percpu);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &ifindex,
+				percpu) == 0) {
+		for (int c = 0; c < ncpus; c++) {
+			sum.rx_packets += percpu[c].rx_packets;
+			sum.rx_bytes += percpu[c].rx_bytes;
+			sum.tx_packets += percpu[c].tx_packets;
+			sum.tx_bytes += percpu[c].tx_bytes;
+			for (int d = 0; d < WEFT_DROP_MAX; d++)
+				sum.drops[d] += percpu[c].drops[d];
+		}
+	} else {
+		assert_int_equal(errno, ENOENT);
+	}
+	free(percpu);
+	return sum;
+}
+
+/* The standard world; each test adds or overrides what it is about. */
+static void topology(void)
+{
+	add_port(IF_A, VNI, MAC_A, WEFT_PORT_F_UP | WEFT_PORT_F_SECURITY);
+	add_port(IF_C, VNI, MAC_C, WEFT_PORT_F_UP | WEFT_PORT_F_SECURITY);
+	add_port_addr(IF_A, IP_A, 32, MAC_A);
+	add_port_addr(IF_A, IP(10, 0, 5, 0), 24, MAC_P); /* address pair */
+	add_port_addr(IF_C, IP_C, 32, MAC_C);
+	add_fdb(VNI, MAC_A, IF_A, HOST_SELF);
+	add_fdb(VNI, MAC_C, IF_C, HOST_SELF);
+	add_fdb(VNI, MAC_D, 0, HOST_D);
+	add_fdb(VNI_OTHER, MAC_E, 0, HOST_D);
+	add_neigh(VNI, IP_A, MAC_A);
+	add_neigh(VNI, IP_C, MAC_C);
+	add_neigh(VNI, IP_D, MAC_D);
+	add_host(HOST_D);
+	add_host(HOST_OTHER);
+	add_network(VNI);
+	set_config(IF_VXLAN);
+}
+
+/* --- frames ------------------------------------------------------------- */
+
+struct frame {
+	uint8_t b[256];
+	uint32_t len;
+};
+
+static void put_bytes(struct frame *f, const void *p, size_t n)
+{
+	assert_true(f->len + n <= sizeof(f->b));
+	memcpy(f->b + f->len, p, n);
+	f->len += (uint32_t)n;
+}
+
+static void put_u8(struct frame *f, uint8_t v)
+{
+	put_bytes(f, &v, 1);
+}
+
+static void put_be16(struct frame *f, uint16_t v)
+{
+	uint16_t be = htons(v);
+
+	put_bytes(f, &be, 2);
+}
+
+/* 'ip' is already in network order. */
+static void put_ip(struct frame *f, uint32_t ip)
+{
+	put_bytes(f, &ip, 4);
+}
+
+static void put_eth(struct frame *f, const uint8_t dst[6], const uint8_t src[6],
+		    uint16_t proto)
+{
+	put_bytes(f, dst, 6);
+	put_bytes(f, src, 6);
+	put_be16(f, proto);
+}
+
+static void put_arp(struct frame *f, uint16_t op, const uint8_t sha[6],
+		    uint32_t spa, const uint8_t tha[6], uint32_t tpa)
+{
+	put_be16(f, 1); /* Ethernet */
+	put_be16(f, ETH_P_IPV4);
+	put_u8(f, 6);
+	put_u8(f, 4);
+	put_be16(f, op);
+	put_bytes(f, sha, 6);
+	put_ip(f, spa);
+	put_bytes(f, tha, 6);
+	put_ip(f, tpa);
+}
+
+/* An Ethernet frame with an ARP packet (42 bytes). */
+static struct frame arp_frame(const uint8_t eth_dst[6],
+			      const uint8_t eth_src[6], uint16_t op,
+			      const uint8_t sha[6], uint32_t spa,
+			      const uint8_t tha[6], uint32_t tpa)
+{
+	struct frame f = { .len = 0 };
+
+	put_eth(&f, eth_dst, eth_src, ETH_P_ARPV);
+	put_arp(&f, op, sha, spa, tha, tpa);
+	return f;
+}
+
+/* A request from 'mac'/'ip' for 'tpa', broadcast as ARP requests are. */
+static struct frame arp_request(const uint8_t mac[6], uint32_t ip, uint32_t tpa)
+{
+	return arp_frame(MAC_BCAST, mac, 1, mac, ip, MAC_ZERO, tpa);
+}
+
+/* IPv4 + UDP (port 4000 -> 5000) with 18 bytes of payload: 60 bytes. */
+static struct frame udp_frame(const uint8_t dst[6], const uint8_t src[6],
+			      uint32_t saddr, uint32_t daddr)
+{
+	static const char payload[18] = "weft datapath test";
+	struct frame f = { .len = 0 };
+
+	put_eth(&f, dst, src, ETH_P_IPV4);
+	put_u8(&f, 0x45); /* version 4, ihl 5 */
+	put_u8(&f, 0);
+	put_be16(&f, 20 + 8 + sizeof(payload));
+	put_be16(&f, 1); /* id */
+	put_be16(&f, 0x4000); /* DF */
+	put_u8(&f, 64);
+	put_u8(&f, 17); /* UDP */
+	put_be16(&f, 0); /* checksum: not looked at */
+	put_ip(&f, saddr);
+	put_ip(&f, daddr);
+	put_be16(&f, 4000);
+	put_be16(&f, 5000);
+	put_be16(&f, 8 + sizeof(payload));
+	put_be16(&f, 0);
+	put_bytes(&f, payload, sizeof(payload));
+	return f;
+}
+
+/* --- running ------------------------------------------------------------ */
+
+struct result {
+	int verdict;
+	struct frame out;
+};
+
+/* Runs 'prog' on 'in' as if it came in on 'ingress_ifindex'. */
+static int run_raw(struct bpf_program *prog, uint32_t ingress_ifindex,
+		   const struct frame *in, struct result *res)
+{
+	/* ifindex must be a real device: the kernel gives the skb lo's. */
+	struct __sk_buff ctx = { .ingress_ifindex = ingress_ifindex,
+				 .ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->b,
+		    .data_size_in = in->len, .data_out = res->out.b,
+		    .data_size_out = sizeof(res->out.b), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx));
+	int r;
+
+	r = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+	if (r < 0)
+		return -errno;
+	res->verdict = (int)opts.retval;
+	res->out.len = opts.data_size_out;
+	return 0;
+}
+
+static struct result run(struct bpf_program *prog, uint32_t ingress_ifindex,
+			 const struct frame *in)
+{
+	struct result res;
+
+	assert_int_equal(run_raw(prog, ingress_ifindex, in, &res), 0);
+	return res;
+}
+
+static struct result port_run(uint32_t ifindex, const struct frame *in)
+{
+	return run(skel->progs.weft_port_ingress, ifindex, in);
+}
+
+/* The tunnel program runs on the VXLAN device. */
+static struct result tunnel_run(const struct frame *in)
+{
+	return run(skel->progs.weft_tunnel_ingress, IF_VXLAN, in);
+}
+
+static void assert_stats_equal(const struct weft_stats *a,
+			       const struct weft_stats *b)
+{
+	assert_int_equal(a->rx_packets, b->rx_packets);
+	assert_int_equal(a->rx_bytes, b->rx_bytes);
+	assert_int_equal(a->tx_packets, b->tx_packets);
+	assert_int_equal(a->tx_bytes, b->tx_bytes);
+	for (int d = 0; d < WEFT_DROP_MAX; d++) {
+		if (a->drops[d] != b->drops[d])
+			print_error("drops[%s]: %llu != %llu\n",
+				    drop_reason_name(d),
+				    (unsigned long long)a->drops[d],
+				    (unsigned long long)b->drops[d]);
+		assert_int_equal(a->drops[d], b->drops[d]);
+	}
+}
+
+/*
+ * Runs 'prog' on 'in' from 'ingress_ifindex' and checks it is dropped for
+ * 'reason': verdict TC_ACT_SHOT, exactly one more drop of that reason on
+ * 'counted_on', and no other counter of it moved.
+ */
+static void expect_drop(struct bpf_program *prog, uint32_t ingress_ifindex,
+			const struct frame *in, uint32_t counted_on,
+			enum weft_drop_reason reason)
+{
+	struct weft_stats before = get_stats(counted_on), after;
+	struct result res;
+
+	assert_int_equal(run_raw(prog, ingress_ifindex, in, &res), 0);
+	if (res.verdict != TC_ACT_SHOT)
+		print_error("expected a drop for %s, got verdict %d\n",
+			    drop_reason_name(reason), res.verdict);
+	assert_int_equal(res.verdict, TC_ACT_SHOT);
+	after = get_stats(counted_on);
+	before.drops[reason]++;
+	assert_stats_equal(&after, &before);
+}
+
+static void expect_port_drop(uint32_t ifindex, const struct frame *in,
+			     enum weft_drop_reason reason)
+{
+	expect_drop(skel->progs.weft_port_ingress, ifindex, in, ifindex,
+		    reason);
+}
+
+static void expect_tunnel_drop(const struct frame *in,
+			       enum weft_drop_reason reason)
+{
+	expect_drop(skel->progs.weft_tunnel_ingress, IF_VXLAN, in, IF_VXLAN,
+		    reason);
+}
+
+static uint64_t total_drops(const struct weft_stats *s)
+{
+	uint64_t n = 0;
+
+	for (int d = 0; d < WEFT_DROP_MAX; d++)
+		n += s->drops[d];
+	return n;
+}
+
+#define NEED_BPF()               \
+	do {                     \
+		if (unavailable) \
+			skip();  \
+	} while (0)
+
+/* --- ARP responder ------------------------------------------------------ */
+
+static void arp_reply_bytes(void **state)
+{
+	struct frame in, want;
+	struct weft_stats s;
+	struct result res;
+
+	NEED_BPF();
+	/* A 60-byte frame, padded as on the wire: the padding stays. */
+	in = arp_request(MAC_A, IP_A, IP_C);
+	while (in.len < 60)
+		put_u8(&in, 0xa5);
+
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+
+	want = arp_frame(MAC_A, MAC_C, 2, MAC_C, IP_C, MAC_A, IP_A);
+	while (want.len < 60)
+		put_u8(&want, 0xa5);
+	assert_int_equal(res.out.len, want.len);
+	assert_memory_equal(res.out.b, want.b, want.len);
+
+	/* Field by field, so that a failure says which. */
+	assert_memory_equal(res.out.b + 0, MAC_A, 6); /* eth dst */
+	assert_memory_equal(res.out.b + 6, MAC_C, 6); /* eth src */
+	assert_int_equal(res.out.b[12], 0x08); /* ethertype */
+	assert_int_equal(res.out.b[13], 0x06);
+	assert_int_equal(res.out.b[14], 0x00); /* htype 1 */
+	assert_int_equal(res.out.b[15], 0x01);
+	assert_int_equal(res.out.b[16], 0x08); /* ptype IPv4 */
+	assert_int_equal(res.out.b[17], 0x00);
+	assert_int_equal(res.out.b[18], 6); /* hlen */
+	assert_int_equal(res.out.b[19], 4); /* plen */
+	assert_int_equal(res.out.b[20], 0); /* op 2: reply */
+	assert_int_equal(res.out.b[21], 2);
+	assert_memory_equal(res.out.b + 22, MAC_C, 6); /* sha: the answer */
+	{
+		uint32_t ip_c = IP_C, ip_a = IP_A;
+
+		assert_memory_equal(res.out.b + 28, &ip_c, 4); /* spa */
+		assert_memory_equal(res.out.b + 32, MAC_A, 6); /* tha */
+		assert_memory_equal(res.out.b + 38, &ip_a, 4); /* tpa */
+	}
+
+	/* The request was accepted from A and the reply delivered to A. */
+	s = get_stats(IF_A);
+	assert_int_equal(s.rx_packets, 1);
+	assert_int_equal(s.rx_bytes, 60);
+	assert_int_equal(s.tx_packets, 1);
+	assert_int_equal(s.tx_bytes, 60);
+	assert_int_equal(total_drops(&s), 0);
+}
+
+static void arp_unicast_request_answered(void **state)
+{
+	struct frame in, want;
+	struct result res;
+
+	NEED_BPF();
+	/* A refresh of a known entry is sent unicast (and 42 bytes long). */
+	in = arp_frame(MAC_D, MAC_A, 1, MAC_A, IP_A, MAC_ZERO, IP_D);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	want = arp_frame(MAC_A, MAC_D, 2, MAC_D, IP_D, MAC_A, IP_A);
+	assert_int_equal(res.out.len, 42);
+	assert_memory_equal(res.out.b, want.b, want.len);
+}
+
+static void arp_unknown_target(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = arp_request(MAC_A, IP_A, IP_UNKNOWN);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_UNKNOWN);
+}
+
+static void arp_other_network_target(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	/* 10.0.0.9 exists, but in network 200: not an answer for A. */
+	add_neigh(VNI_OTHER, IP_UNKNOWN, MAC_E);
+	in = arp_request(MAC_A, IP_A, IP_UNKNOWN);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_UNKNOWN);
+}
+
+static void arp_probe_of_own_address_unanswered(void **state)
+{
+	struct frame in, probe;
+	struct result res;
+
+	NEED_BPF();
+	/* RFC 5227 probe (sender IP 0) of A's own address: answering with
+	 * A's own MAC would make A see a conflict. */
+	in = arp_request(MAC_A, 0, IP_A);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_UNKNOWN);
+
+	/* A probe of another's address is answered (the address is taken). */
+	probe = arp_request(MAC_A, 0, IP_C);
+	res = port_run(IF_A, &probe);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+}
+
+static void arp_reply_dropped(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = arp_frame(MAC_C, MAC_A, 2, MAC_A, IP_A, MAC_C, IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_NOT_REQUEST);
+}
+
+static void arp_gratuitous_dropped(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = arp_frame(MAC_BCAST, MAC_A, 1, MAC_A, IP_A, MAC_ZERO, IP_A);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_NOT_REQUEST);
+	/* Gratuitous as a reply too. */
+	in = arp_frame(MAC_BCAST, MAC_A, 2, MAC_A, IP_A, MAC_BCAST, IP_A);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_NOT_REQUEST);
+}
+
+static void arp_spoofed_sender_ip(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	/* A claims C's address. */
+	in = arp_request(MAC_A, IP_C, IP_D);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_SPOOF);
+	/* A's own address with its pair's MAC. */
+	in = arp_request(MAC_P, IP_A, IP_D);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_SPOOF);
+}
+
+static void arp_sender_mac_not_source(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	/* Would steer the reply to C. */
+	in = arp_frame(MAC_BCAST, MAC_A, 1, MAC_C, IP_A, MAC_ZERO, IP_D);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_SPOOF);
+}
+
+static void arp_address_pair_answered(void **state)
+{
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	in = arp_request(MAC_P, IP(10, 0, 5, 77), IP_D);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_memory_equal(res.out.b, MAC_P, 6);
+}
+
+static void arp_malformed(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	/* Truncated: the ARP packet ends before the target address. */
+	in = arp_request(MAC_A, IP_A, IP_C);
+	in.len = 14 + 20;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	/* Not Ethernet (htype 6). */
+	in = arp_request(MAC_A, IP_A, IP_C);
+	in.b[15] = 6;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	/* Not IPv4 (ptype), wrong lengths. */
+	in = arp_request(MAC_A, IP_A, IP_C);
+	in.b[16] = 0x86;
+	in.b[17] = 0xdd;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	in = arp_request(MAC_A, IP_A, IP_C);
+	in.b[18] = 8;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	in = arp_request(MAC_A, IP_A, IP_C);
+	in.b[19] = 16;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+}
+
+/* --- switching ---------------------------------------------------------- */
+
+static void local_forward(void **state)
+{
+	struct frame in;
+	struct weft_stats a, c;
+	struct result res;
+
+	NEED_BPF();
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(res.out.len, in.len);
+	assert_memory_equal(res.out.b, in.b, in.len);
+	assert_int_equal(get_tunnel_key().set, 0);
+
+	a = get_stats(IF_A);
+	c = get_stats(IF_C);
+	assert_int_equal(a.rx_packets, 1);
+	assert_int_equal(a.rx_bytes, in.len);
+	assert_int_equal(a.tx_packets, 0);
+	assert_int_equal(c.tx_packets, 1);
+	assert_int_equal(c.tx_bytes, in.len);
+	assert_int_equal(c.rx_packets, 0);
+	assert_int_equal(total_drops(&a) + total_drops(&c), 0);
+}
+
+static void remote_forward(void **state)
+{
+	struct weft_test_tunnel_key t;
+	struct weft_stats a, vx;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	in = udp_frame(MAC_D, MAC_A, IP_A, IP_D);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_memory_equal(res.out.b, in.b, in.len);
+
+	t = get_tunnel_key();
+	assert_int_equal(t.set, 1);
+	assert_int_equal(t.vni, VNI);
+	assert_int_equal(t.remote_ip, HOST_D);
+
+	a = get_stats(IF_A);
+	assert_int_equal(a.rx_packets, 1);
+	assert_int_equal(a.rx_bytes, in.len);
+	assert_int_equal(total_drops(&a), 0);
+	/* What goes into the tunnel is not a port's tx. */
+	vx = get_stats(IF_VXLAN);
+	assert_int_equal(vx.tx_packets, 0);
+}
+
+static void remote_forward_without_vxlan_device(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	set_config(0);
+	in = udp_frame(MAC_D, MAC_A, IP_A, IP_D);
+	expect_port_drop(IF_A, &in, WEFT_DROP_REDIRECT);
+}
+
+static void forged_source_mac(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = udp_frame(MAC_C, MAC_X, IP_A, IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_MAC);
+	/* C's MAC from A's port. */
+	in = udp_frame(MAC_D, MAC_C, IP_C, IP_D);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_MAC);
+}
+
+static void forged_source_ip(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = udp_frame(MAC_C, MAC_A, IP(10, 0, 0, 77), IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_IP);
+	/* C's address from A. */
+	in = udp_frame(MAC_D, MAC_A, IP_C, IP_D);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_IP);
+}
+
+static void allowed_address_pair(void **state)
+{
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	/* Any address of 10.0.5.0/24, with the pair's MAC. */
+	in = udp_frame(MAC_C, MAC_P, IP(10, 0, 5, 7), IP_C);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	in = udp_frame(MAC_D, MAC_P, IP(10, 0, 5, 254), IP_D);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_stats(IF_A).rx_packets, 2);
+
+	/* The pair's address with the port's own MAC. */
+	in = udp_frame(MAC_C, MAC_A, IP(10, 0, 5, 7), IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_IP);
+	/* The pair's MAC with the port's fixed address. */
+	in = udp_frame(MAC_C, MAC_P, IP_A, IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_MAC);
+	/* Just outside the prefix. */
+	in = udp_frame(MAC_C, MAC_P, IP(10, 0, 6, 1), IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_MAC);
+	/* The pair belongs to A, not to C. */
+	in = udp_frame(MAC_A, MAC_P, IP(10, 0, 5, 7), IP_A);
+	expect_port_drop(IF_C, &in, WEFT_DROP_SRC_MAC);
+}
+
+static void port_security_disabled(void **state)
+{
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	add_port(IF_A, VNI, MAC_A, WEFT_PORT_F_UP);
+	in = udp_frame(MAC_C, MAC_X, IP(172, 16, 0, 1), IP_C);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_stats(IF_A).rx_packets, 1);
+	assert_int_equal(get_stats(IF_C).tx_packets, 1);
+
+	/* ARP from a forged address is answered too, but the sender MAC
+	 * must still be the frame's source. */
+	in = arp_request(MAC_X, IP(172, 16, 0, 1), IP_C);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	in = arp_frame(MAC_BCAST, MAC_X, 1, MAC_C, IP_A, MAC_ZERO, IP_D);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_SPOOF);
+}
+
+static void broadcast_and_multicast(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = udp_frame(MAC_BCAST, MAC_A, IP_A, IP(255, 255, 255, 255));
+	expect_port_drop(IF_A, &in, WEFT_DROP_BROADCAST);
+	in = udp_frame(MAC_MCAST, MAC_A, IP_A, IP(224, 0, 0, 1));
+	expect_port_drop(IF_A, &in, WEFT_DROP_BROADCAST);
+}
+
+static void unknown_unicast(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = udp_frame(MAC_X, MAC_A, IP_A, IP_UNKNOWN);
+	expect_port_drop(IF_A, &in, WEFT_DROP_UNKNOWN_DST);
+}
+
+static void other_tenant_mac(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	/* MAC_E exists, but only in network 200. */
+	in = udp_frame(MAC_E, MAC_A, IP_A, IP_UNKNOWN);
+	expect_port_drop(IF_A, &in, WEFT_DROP_UNKNOWN_DST);
+	assert_int_equal(get_tunnel_key().set, 0);
+}
+
+static void destination_admin_down(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	add_port(IF_C, VNI, MAC_C, WEFT_PORT_F_SECURITY);
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ADMIN_DOWN);
+	assert_int_equal(get_stats(IF_C).tx_packets, 0);
+}
+
+/* --- parsing ------------------------------------------------------------ */
+
+static void truncated_ethernet(void **state)
+{
+	struct frame in = { .len = 0 };
+	struct weft_stats before, after;
+	struct result res;
+
+	NEED_BPF();
+	/* The kernel refuses to run a TC program on less than an Ethernet
+	 * header; nothing is counted. */
+	put_eth(&in, MAC_C, MAC_A, ETH_P_IPV4);
+	in.len = 13;
+	before = get_stats(IF_A);
+	assert_int_equal(
+		run_raw(skel->progs.weft_port_ingress, IF_A, &in, &res),
+		-EINVAL);
+	after = get_stats(IF_A);
+	assert_stats_equal(&after, &before);
+
+	/* The header alone, announcing IPv4 or ARP. */
+	in.len = 14;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	in.len = 0;
+	put_eth(&in, MAC_BCAST, MAC_A, ETH_P_ARPV);
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+}
+
+static void truncated_ipv4(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	/* Less than the 20 bytes of a header. */
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	in.len = 14 + 19;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	/* Total length beyond the frame. */
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	in.len = 14 + 30;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	/* Version 6 in an IPv4 ethertype. */
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	in.b[14] = 0x65;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	/* Header length below 20 bytes. */
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	in.b[14] = 0x44;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+	/* Header length beyond the total length. */
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	in.b[16] = 0;
+	in.b[17] = 20;
+	in.b[14] = 0x46;
+	expect_port_drop(IF_A, &in, WEFT_DROP_MALFORMED);
+}
+
+static void ipv4_with_padding_accepted(void **state)
+{
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	/* A 20-byte IPv4 packet padded to the Ethernet minimum. */
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	in.b[16] = 0;
+	in.b[17] = 20;
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+}
+
+static void non_ipv4_ethertype(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	in.b[12] = 0x86;
+	in.b[13] = 0xdd;
+	expect_port_drop(IF_A, &in, WEFT_DROP_ETHERTYPE);
+	/* A VLAN tag. */
+	in.b[12] = 0x81;
+	in.b[13] = 0x00;
+	expect_port_drop(IF_A, &in, WEFT_DROP_ETHERTYPE);
+}
+
+static void unknown_ingress_port(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	expect_port_drop(IF_UNKNOWN, &in, WEFT_DROP_NO_PORT);
+	assert_int_equal(get_stats(IF_C).tx_packets, 0);
+}
+
+static void admin_down(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	add_port(IF_A, VNI, MAC_A, WEFT_PORT_F_SECURITY);
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ADMIN_DOWN);
+	/* ARP is not answered either. */
+	in = arp_request(MAC_A, IP_A, IP_C);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ADMIN_DOWN);
+}
+
+/* --- tunnel ------------------------------------------------------------- */
+
+static void tunnel_deliver(void **state)
+{
+	struct weft_stats vx, c, d;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	set_tunnel_key(VNI, HOST_D);
+	in = udp_frame(MAC_C, MAC_D, IP_D, IP_C);
+	res = tunnel_run(&in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(res.out.len, in.len);
+	assert_memory_equal(res.out.b, in.b, in.len);
+
+	vx = get_stats(IF_VXLAN);
+	assert_int_equal(vx.rx_packets, 1);
+	assert_int_equal(vx.rx_bytes, in.len);
+	assert_int_equal(total_drops(&vx), 0);
+	c = get_stats(IF_C);
+	assert_int_equal(c.tx_packets, 1);
+	assert_int_equal(c.tx_bytes, in.len);
+	d = get_stats(IF_A);
+	assert_int_equal(d.tx_packets, 0);
+}
+
+static void tunnel_no_key(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	in = udp_frame(MAC_C, MAC_D, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_NO_TUNNEL_KEY);
+}
+
+static void tunnel_unknown_host(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	set_tunnel_key(VNI, HOST_STRANGER);
+	in = udp_frame(MAC_C, MAC_D, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_UNKNOWN_HOST);
+}
+
+static void tunnel_unknown_vni(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	/* Network 200 has no port here; 300 exists nowhere. */
+	set_tunnel_key(VNI_OTHER, HOST_D);
+	in = udp_frame(MAC_C, MAC_E, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_UNKNOWN_VNI);
+	set_tunnel_key(VNI_ABSENT, HOST_D);
+	expect_tunnel_drop(&in, WEFT_DROP_UNKNOWN_VNI);
+}
+
+static void tunnel_not_local(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	set_tunnel_key(VNI, HOST_D);
+	/* A MAC that lives on a remote host: no hairpin through us. */
+	in = udp_frame(MAC_D, MAC_D, IP_D, IP_D);
+	expect_tunnel_drop(&in, WEFT_DROP_NOT_LOCAL);
+	/* A MAC that does not exist. */
+	in = udp_frame(MAC_X, MAC_D, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_NOT_LOCAL);
+	/* A local port of another network. */
+	add_network(VNI_OTHER);
+	add_fdb(VNI_OTHER, MAC_X, 0, HOST_D);
+	set_tunnel_key(VNI_OTHER, HOST_D);
+	in = udp_frame(MAC_C, MAC_X, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_NOT_LOCAL);
+}
+
+static void tunnel_source_not_from_host(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	/* D lives on 192.0.2.12; 192.0.2.13 speaks in its name. */
+	set_tunnel_key(VNI, HOST_OTHER);
+	in = udp_frame(MAC_C, MAC_D, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_TUNNEL_SRC);
+	/* A local port's MAC from the tunnel. */
+	set_tunnel_key(VNI, HOST_D);
+	in = udp_frame(MAC_C, MAC_A, IP_A, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_TUNNEL_SRC);
+	/* An unknown MAC. */
+	in = udp_frame(MAC_C, MAC_X, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_TUNNEL_SRC);
+	/* E is on the right host, but in network 200. */
+	in = udp_frame(MAC_C, MAC_E, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_TUNNEL_SRC);
+}
+
+static void tunnel_broadcast_inner(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	set_tunnel_key(VNI, HOST_D);
+	in = udp_frame(MAC_BCAST, MAC_D, IP_D, IP(10, 0, 0, 255));
+	expect_tunnel_drop(&in, WEFT_DROP_BROADCAST);
+	in = udp_frame(MAC_MCAST, MAC_D, IP_D, IP(224, 0, 0, 1));
+	expect_tunnel_drop(&in, WEFT_DROP_BROADCAST);
+	in = arp_request(MAC_D, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_BROADCAST);
+}
+
+static void tunnel_arp_and_ethertype(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	set_tunnel_key(VNI, HOST_D);
+	/* ARP is answered at the edge, never carried. */
+	in = arp_frame(MAC_C, MAC_D, 1, MAC_D, IP_D, MAC_ZERO, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_ARP_NOT_REQUEST);
+	in = arp_frame(MAC_C, MAC_D, 2, MAC_D, IP_D, MAC_C, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_ARP_NOT_REQUEST);
+	in = udp_frame(MAC_C, MAC_D, IP_D, IP_C);
+	in.b[12] = 0x86;
+	in.b[13] = 0xdd;
+	expect_tunnel_drop(&in, WEFT_DROP_ETHERTYPE);
+}
+
+static void tunnel_destination_admin_down(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	add_port(IF_C, VNI, MAC_C, WEFT_PORT_F_SECURITY);
+	set_tunnel_key(VNI, HOST_D);
+	in = udp_frame(MAC_C, MAC_D, IP_D, IP_C);
+	expect_tunnel_drop(&in, WEFT_DROP_ADMIN_DOWN);
+}
+
+/* --- loading ------------------------------------------------------------ */
+
+static void maps_pinned_by_name(void **state)
+{
+	static const char *const pinned[] = { "ports",	    "fdb",   "neigh",
+					      "port_addrs", "hosts", "networks",
+					      "stats",	    "config" };
+	char path[128];
+	struct stat st;
+
+	NEED_BPF();
+	for (size_t i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned[i]);
+		if (stat(path, &st) < 0)
+			print_error("%s is not pinned\n", path);
+		assert_int_equal(stat(path, &st), 0);
+	}
+	snprintf(path, sizeof(path), "%s/test_tunnel_key", pin_dir);
+	assert_int_not_equal(stat(path, &st), 0);
+}
+
+static void drop_reason_names(void **state)
+{
+	for (int r = 0; r < WEFT_DROP_MAX; r++) {
+		assert_non_null(drop_reason_name(r));
+		assert_int_equal(drop_reason_from_name(drop_reason_name(r)), r);
+	}
+	assert_string_equal(drop_reason_name(WEFT_DROP_SRC_MAC), "src_mac");
+	assert_null(drop_reason_name(WEFT_DROP_MAX));
+	assert_int_equal(drop_reason_from_name("nonsense"), -EINVAL);
+}
+
+/* --- fixtures ----------------------------------------------------------- */
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void remove_pins(void)
+{
+	DIR *d = opendir(pin_dir);
+	struct dirent *e;
+	char path[384];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
+static int group_setup(void **state)
+{
+	struct statfs st;
+	int fd;
+
+	libbpf_set_print(print_libbpf);
+	if (geteuid() != 0) {
+		unavailable = "not root";
+		return 0;
+	}
+	if (statfs("/sys/fs/bpf", &st) < 0 || st.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") < 0) {
+			unavailable = "cannot mount bpffs on /sys/fs/bpf";
+			return 0;
+		}
+	}
+	/* Can this process use BPF at all (a container may forbid it)? */
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 1, NULL);
+	if (fd < 0) {
+		unavailable = "bpf() is not permitted";
+		return 0;
+	}
+	close(fd);
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0)
+		return -1;
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/weft-test-%d",
+		 (int)getpid());
+	if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	if (pin_dir[0]) {
+		remove_pins();
+		rmdir(pin_dir);
+	}
+	return 0;
+}
+
+/* A fresh skeleton per test: maps pinned under pin_dir by name would be
+ * reused, so the previous test's pins are removed first (teardown). */
+static int setup(void **state)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	int r;
+
+	if (unavailable)
+		return 0;
+	skel = datapath_bpf__open_opts(&opts);
+	if (!skel) {
+		print_error("datapath_bpf__open_opts: %s\n", strerror(errno));
+		return -1;
+	}
+	skel->rodata->weft_test_mode = 1;
+	r = datapath_bpf__load(skel);
+	if (r < 0) {
+		print_error("datapath_bpf__load: %s\n", strerror(-r));
+		datapath_bpf__destroy(skel);
+		skel = NULL;
+		return -1;
+	}
+	topology();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	datapath_bpf__destroy(skel);
+	skel = NULL;
+	if (!unavailable)
+		remove_pins();
+	return 0;
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(arp_reply_bytes),
+		T(arp_unicast_request_answered),
+		T(arp_unknown_target),
+		T(arp_other_network_target),
+		T(arp_probe_of_own_address_unanswered),
+		T(arp_reply_dropped),
+		T(arp_gratuitous_dropped),
+		T(arp_spoofed_sender_ip),
+		T(arp_sender_mac_not_source),
+		T(arp_address_pair_answered),
+		T(arp_malformed),
+		T(local_forward),
+		T(remote_forward),
+		T(remote_forward_without_vxlan_device),
+		T(forged_source_mac),
+		T(forged_source_ip),
+		T(allowed_address_pair),
+		T(port_security_disabled),
+		T(broadcast_and_multicast),
+		T(unknown_unicast),
+		T(other_tenant_mac),
+		T(destination_admin_down),
+		T(truncated_ethernet),
+		T(truncated_ipv4),
+		T(ipv4_with_padding_accepted),
+		T(non_ipv4_ethertype),
+		T(unknown_ingress_port),
+		T(admin_down),
+		T(tunnel_deliver),
+		T(tunnel_no_key),
+		T(tunnel_unknown_host),
+		T(tunnel_unknown_vni),
+		T(tunnel_not_local),
+		T(tunnel_source_not_from_host),
+		T(tunnel_broadcast_inner),
+		T(tunnel_arp_and_ethertype),
+		T(tunnel_destination_admin_down),
+		T(maps_pinned_by_name),
+		cmocka_unit_test(drop_reason_names),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+	if (unavailable && !failed) {
+		fprintf(stderr, "datapath tests skipped: %s\n", unavailable);
+		return 77;
+	}
+	return failed;
+}

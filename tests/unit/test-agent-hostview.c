@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "hostview.h"
+
+#define NET1 "11111111-1111-4111-8111-111111111111"
+#define PORT1 "0123456789ab-cdef-4000-8000-000000000001"
+#define PORT2 "22222222-2222-4222-8222-222222222222"
+
+static json_t *parse(const char *s)
+{
+	json_error_t err;
+	json_t *j = json_loads(s, 0, &err);
+
+	if (!j)
+		fail_msg("bad test JSON: %s", err.text);
+	return j;
+}
+
+static const char *snapshot_objects =
+	"[{\"key\": \"host:h2\", \"kind\": \"host\", \"name\": \"h2\","
+	"  \"underlay_ip\": \"192.0.2.12\"},"
+	" {\"key\": \"network:" NET1 "\", \"kind\": \"network\","
+	"  \"id\": \"" NET1 "\", \"vni\": 5, \"mtu\": 1450},"
+	" {\"key\": \"port:" PORT1 "\", \"kind\": \"port\", \"id\": \"" PORT1
+	"\","
+	"  \"network_id\": \"" NET1 "\", \"vni\": 5,"
+	"  \"mac\": \"fa:16:3e:00:00:01\", \"ips\": [\"10.0.0.3\"],"
+	"  \"host\": \"h1\", \"admin_state_up\": true, \"port_security\": false,"
+	"  \"allowed_address_pairs\": [{\"ip_address\": \"10.1.0.0/16\","
+	"    \"mac_address\": \"fa:16:3e:00:00:99\"},"
+	"    {\"ip_address\": \"10.0.0.77\"}],"
+	"  \"tap\": \"tap0123456789a\"}]";
+
+static void test_snapshot(void **state)
+{
+	struct hostview v;
+	json_t *objs = parse(snapshot_objects);
+	const struct hostview_port *p;
+	const struct hostview_host *h;
+	const struct hostview_object *o;
+
+	hostview_init(&v);
+	assert_false(v.synced);
+	assert_int_equal(hostview_apply_snapshot(&v, 7, objs), 0);
+	assert_true(v.synced);
+	assert_int_equal(v.revision, 7);
+	assert_int_equal(v.count, 3);
+
+	h = hostview_find_host(&v, "h2");
+	assert_non_null(h);
+	assert_int_equal(h->underlay_ip, 0xc000020c);
+	o = hostview_find(&v, "network:" NET1);
+	assert_non_null(o);
+	assert_int_equal(o->kind, HOSTVIEW_NETWORK);
+	assert_int_equal(o->network.vni, 5);
+	assert_int_equal(o->network.mtu, 1450);
+
+	p = hostview_find_port(&v, PORT1);
+	assert_non_null(p);
+	assert_int_equal(p->vni, 5);
+	assert_int_equal(p->mac[5], 1);
+	assert_int_equal(p->n_ips, 1);
+	assert_int_equal(p->ips[0], 0x0a000003);
+	assert_string_equal(p->host, "h1");
+	assert_true(p->admin_state_up);
+	assert_false(p->port_security);
+	assert_int_equal(p->n_pairs, 2);
+	assert_int_equal(p->pairs[0].ip, 0x0a010000);
+	assert_int_equal(p->pairs[0].prefix, 16);
+	assert_true(p->pairs[0].has_mac);
+	assert_int_equal(p->pairs[0].mac[5], 0x99);
+	assert_int_equal(p->pairs[1].prefix, 32);
+	assert_false(p->pairs[1].has_mac);
+	assert_null(hostview_find_port(&v, PORT2));
+
+	/* A second snapshot replaces everything. */
+	json_decref(objs);
+	objs = parse("[{\"key\": \"host:h3\", \"kind\": \"host\","
+		     " \"name\": \"h3\", \"underlay_ip\": \"192.0.2.13\"}]");
+	assert_int_equal(hostview_apply_snapshot(&v, 9, objs), 0);
+	assert_int_equal(v.count, 1);
+	assert_int_equal(v.revision, 9);
+	assert_null(hostview_find_host(&v, "h2"));
+	assert_null(hostview_find_port(&v, PORT1));
+	assert_non_null(hostview_find_host(&v, "h3"));
+	json_decref(objs);
+	hostview_destroy(&v);
+}
+
+static void test_snapshot_invalid_keeps_view(void **state)
+{
+	struct hostview v;
+	json_t *objs = parse(snapshot_objects);
+	json_t *bad = parse("[{\"key\": \"host:h9\", \"kind\": \"host\","
+			    " \"name\": \"h9\", \"underlay_ip\": \"1.2.3\"}]");
+	json_t *badmac = parse(
+		"[{\"key\": \"port:x\", \"kind\": \"port\", \"id\": \"x\","
+		"  \"vni\": 5, \"mac\": \"zz:16:3e:00:00:01\"}]");
+	json_t *badvni =
+		parse("[{\"key\": \"network:n\", \"kind\": \"network\","
+		      "  \"id\": \"n\", \"vni\": 16777216}]");
+
+	hostview_init(&v);
+	assert_int_equal(hostview_apply_snapshot(&v, 7, objs), 0);
+	assert_int_equal(hostview_apply_snapshot(&v, 8, bad), -EINVAL);
+	assert_int_equal(hostview_apply_snapshot(&v, 8, badmac), -EINVAL);
+	assert_int_equal(hostview_apply_snapshot(&v, 8, badvni), -EINVAL);
+	assert_int_equal(hostview_apply_delta(&v, 8, bad, NULL), -EINVAL);
+	assert_int_equal(v.revision, 7);
+	assert_int_equal(v.count, 3);
+	assert_non_null(hostview_find_port(&v, PORT1));
+	json_decref(objs);
+	json_decref(bad);
+	json_decref(badmac);
+	json_decref(badvni);
+	hostview_destroy(&v);
+}
+
+static void test_delta(void **state)
+{
+	struct hostview v;
+	json_t *objs = parse(snapshot_objects);
+	json_t *ups = parse(
+		"[{\"key\": \"port:" PORT2 "\", \"kind\": \"port\","
+		"  \"id\": \"" PORT2 "\", \"vni\": 5,"
+		"  \"mac\": \"fa:16:3e:00:00:02\", \"ips\": [\"10.0.0.4\"],"
+		"  \"host\": \"h2\"},"
+		" {\"key\": \"host:h2\", \"kind\": \"host\", \"name\": \"h2\","
+		"  \"underlay_ip\": \"192.0.2.22\"},"
+		" {\"key\": \"router:r\", \"kind\": \"router\"}]");
+	json_t *dels = parse("[\"port:" PORT1 "\", \"port:absent\"]");
+	json_t *baddels = parse("[1]");
+	const struct hostview_port *p;
+
+	hostview_init(&v);
+	assert_int_equal(hostview_apply_snapshot(&v, 7, objs), 0);
+	assert_int_equal(hostview_apply_delta(&v, 8, ups, dels), 0);
+	assert_int_equal(v.revision, 8);
+	assert_null(hostview_find_port(&v, PORT1));
+	p = hostview_find_port(&v, PORT2);
+	assert_non_null(p);
+	/* Defaults of absent fields. */
+	assert_true(p->admin_state_up);
+	assert_true(p->port_security);
+	assert_int_equal(p->n_pairs, 0);
+	assert_int_equal(hostview_find_host(&v, "h2")->underlay_ip, 0xc0000216);
+	/* Unknown kinds are kept (so deletes of them work), not used. */
+	assert_int_equal(hostview_find(&v, "router:r")->kind, HOSTVIEW_OTHER);
+	assert_int_equal(v.count, 4);
+
+	assert_int_equal(hostview_apply_delta(&v, 9, NULL, baddels), -EINVAL);
+	assert_int_equal(v.revision, 8);
+
+	json_decref(objs);
+	json_decref(ups);
+	json_decref(dels);
+	json_decref(baddels);
+	hostview_destroy(&v);
+}
+
+static void test_many_objects(void **state)
+{
+	struct hostview v;
+	json_t *objs = json_array();
+	char key[64], name[32];
+
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "h%d", i);
+		snprintf(key, sizeof(key), "host:%s", name);
+		json_array_append_new(
+			objs, json_pack("{s:s, s:s, s:s, s:s}", "key", key,
+					"kind", "host", "name", name,
+					"underlay_ip", "10.0.0.1"));
+	}
+	hostview_init(&v);
+	assert_int_equal(hostview_apply_snapshot(&v, 1, objs), 0);
+	assert_int_equal(v.count, 5000);
+	assert_non_null(hostview_find_host(&v, "h4999"));
+	{
+		struct hostview_iter it = { 0 };
+		size_t n = 0;
+
+		while (hostview_next(&v, &it))
+			n++;
+		assert_int_equal(n, 5000);
+	}
+	json_decref(objs);
+	hostview_destroy(&v);
+}
+
+static void test_tap_name(void **state)
+{
+	struct hostview_port p = { 0 };
+	char buf[HOSTVIEW_IFNAMSIZ];
+
+	p.id = PORT1;
+	hostview_port_tap_name(&p, buf);
+	assert_string_equal(buf, "tap0123456789a");
+	assert_int_equal(strlen(buf), 14);
+
+	p.tap = "tapother";
+	hostview_port_tap_name(&p, buf);
+	assert_string_equal(buf, "tapother");
+
+	/* A name that cannot be an interface name falls back to the rule. */
+	p.tap = "tap0123456789abcdef";
+	hostview_port_tap_name(&p, buf);
+	assert_string_equal(buf, "tap0123456789a");
+	p.tap = "";
+	hostview_port_tap_name(&p, buf);
+	assert_string_equal(buf, "tap0123456789a");
+
+	p.id = "abc";
+	p.tap = NULL;
+	hostview_port_tap_name(&p, buf);
+	assert_string_equal(buf, "tapabc");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_snapshot_invalid_keeps_view),
+		cmocka_unit_test(test_delta),
+		cmocka_unit_test(test_many_objects),
+		cmocka_unit_test(test_tap_name),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "abi/weft.h"
+#include "reconcile.h"
+#include "hostview.h"
+
+/*
+ * Host h1 (192.0.2.11) with:
+ *  - p1 local, tap present (ifindex 10), allowed pairs 10.1.0.0/16 with its
+ *    own MAC and 10.0.0.77 with another MAC;
+ *  - p2 local, no tap;
+ *  - p3 remote on h2 (known host);
+ *  - p4 remote on h3 (no host object yet).
+ */
+#define P1 "aaaaaaaa-1111-4111-8111-111111111111"
+#define P2 "bbbbbbbb-2222-4222-8222-222222222222"
+#define P3 "cccccccc-3333-4333-8333-333333333333"
+#define P4 "dddddddd-4444-4444-8444-444444444444"
+
+static const char *objects =
+	"[{\"key\": \"host:h2\", \"kind\": \"host\", \"name\": \"h2\","
+	"  \"underlay_ip\": \"192.0.2.12\"},"
+	" {\"key\": \"network:n\", \"kind\": \"network\", \"id\": \"n\","
+	"  \"vni\": 5, \"mtu\": 1450},"
+	" {\"key\": \"port:" P1 "\", \"kind\": \"port\", \"id\": \"" P1 "\","
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:01\", \"ips\": [\"10.0.0.1\"],"
+	"  \"host\": \"h1\", \"admin_state_up\": true, \"port_security\": true,"
+	"  \"allowed_address_pairs\": [{\"ip_address\": \"10.1.0.0/16\"},"
+	"   {\"ip_address\": \"10.0.0.77\", \"mac_address\": \"fa:16:3e:00:00:77\"}]},"
+	" {\"key\": \"port:" P2 "\", \"kind\": \"port\", \"id\": \"" P2 "\","
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:02\", \"ips\": [\"10.0.0.2\"],"
+	"  \"host\": \"h1\", \"admin_state_up\": false},"
+	" {\"key\": \"port:" P3 "\", \"kind\": \"port\", \"id\": \"" P3 "\","
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:03\", \"ips\": [\"10.0.0.3\"],"
+	"  \"host\": \"h2\"},"
+	" {\"key\": \"port:" P4 "\", \"kind\": \"port\", \"id\": \"" P4 "\","
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:04\", \"ips\": [\"10.0.0.4\"],"
+	"  \"host\": \"h3\"}]";
+
+#define H1_IP 0xc000020bu
+#define H2_IP 0xc000020cu
+
+static uint32_t taps(void *ctx, const char *name)
+{
+	/* Only p1's tap exists. */
+	return !strcmp(name, "tapaaaaaaaa-11") ? 10 : 0;
+}
+
+static const struct reconcile_self self = { "h1", H1_IP, 3 };
+
+struct fixture {
+	struct hostview view;
+	struct dp_state desired;
+	struct reconcile_local_port *ports;
+	size_t n_ports;
+};
+
+static void load(struct fixture *f, const char *objs_json)
+{
+	json_t *objs = json_loads(objs_json, 0, NULL);
+
+	assert_non_null(objs);
+	hostview_init(&f->view);
+	assert_int_equal(hostview_apply_snapshot(&f->view, 1, objs), 0);
+	json_decref(objs);
+	dp_state_init(&f->desired);
+	assert_int_equal(reconcile_desired(&f->view, &self, taps, NULL,
+					   &f->desired, &f->ports, &f->n_ports),
+			 0);
+}
+
+static void unload(struct fixture *f)
+{
+	free(f->ports);
+	dp_state_destroy(&f->desired);
+	hostview_destroy(&f->view);
+}
+
+static const struct weft_fdb_entry *fdb(struct dp_state *s, uint8_t last)
+{
+	struct weft_fdb_key k = { .vni = 5,
+				  .mac = { 0xfa, 0x16, 0x3e, 0, 0, last } };
+
+	return kvtab_get(&s->maps[DP_MAP_FDB], &k);
+}
+
+static const struct weft_neigh_entry *neigh(struct dp_state *s, uint32_t ip)
+{
+	struct weft_neigh_key k = { .vni = 5, .ip = htonl(ip) };
+
+	return kvtab_get(&s->maps[DP_MAP_NEIGH], &k);
+}
+
+static const struct weft_port_addr *addr(struct dp_state *s, uint32_t ifindex,
+					 uint32_t ip, int plen)
+{
+	struct weft_port_addr_key k = { 32 + (uint32_t)plen, ifindex,
+					htonl(ip) };
+
+	return kvtab_get(&s->maps[DP_MAP_PORT_ADDRS], &k);
+}
+
+static void test_desired(void **state)
+{
+	struct fixture f;
+	const struct weft_fdb_entry *e;
+	const struct weft_port *port;
+	__u32 k;
+	__be32 hk;
+
+	load(&f, objects);
+
+	/* networks, hosts (self and h2). */
+	k = 5;
+	assert_int_equal(((const struct weft_network *)kvtab_get(
+				  &f.desired.maps[DP_MAP_NETWORKS], &k))
+				 ->mtu,
+			 1450);
+	assert_int_equal(f.desired.maps[DP_MAP_HOSTS].count, 2);
+	hk = htonl(H1_IP);
+	assert_non_null(kvtab_get(&f.desired.maps[DP_MAP_HOSTS], &hk));
+	hk = htonl(H2_IP);
+	assert_non_null(kvtab_get(&f.desired.maps[DP_MAP_HOSTS], &hk));
+
+	/* ARP answers for every port, wherever it is. */
+	assert_int_equal(neigh(&f.desired, 0x0a000001)->mac[5], 1);
+	assert_int_equal(neigh(&f.desired, 0x0a000002)->mac[5], 2);
+	assert_int_equal(neigh(&f.desired, 0x0a000003)->mac[5], 3);
+	assert_int_equal(neigh(&f.desired, 0x0a00004d)->mac[5], 0x77);
+	assert_int_equal(neigh(&f.desired, 0x0a000004)->mac[5], 4);
+	assert_int_equal(f.desired.maps[DP_MAP_NEIGH].count, 5);
+
+	/* fdb: local with tap, its pair MAC, remote with known host; no
+	 * entry for a tapless local port or a port on an unknown host. */
+	e = fdb(&f.desired, 1);
+	assert_non_null(e);
+	assert_int_equal(e->ifindex, 10);
+	assert_int_equal(e->host_ip, htonl(H1_IP));
+	e = fdb(&f.desired, 0x77);
+	assert_non_null(e);
+	assert_int_equal(e->ifindex, 10);
+	e = fdb(&f.desired, 3);
+	assert_non_null(e);
+	assert_int_equal(e->ifindex, 0);
+	assert_int_equal(e->host_ip, htonl(H2_IP));
+	assert_null(fdb(&f.desired, 2));
+	assert_null(fdb(&f.desired, 4));
+	assert_int_equal(f.desired.maps[DP_MAP_FDB].count, 3);
+
+	/* ports, port_addrs, stats: only p1 (and stats of the VXLAN dev). */
+	assert_int_equal(f.desired.maps[DP_MAP_PORTS].count, 1);
+	k = 10;
+	port = kvtab_get(&f.desired.maps[DP_MAP_PORTS], &k);
+	assert_non_null(port);
+	assert_int_equal(port->vni, 5);
+	assert_int_equal(port->mac[5], 1);
+	assert_int_equal(port->flags, WEFT_PORT_F_SECURITY | WEFT_PORT_F_UP);
+	assert_int_equal(f.desired.maps[DP_MAP_PORT_ADDRS].count, 3);
+	assert_int_equal(addr(&f.desired, 10, 0x0a000001, 32)->mac[5], 1);
+	assert_int_equal(addr(&f.desired, 10, 0x0a010000, 16)->mac[5], 1);
+	assert_int_equal(addr(&f.desired, 10, 0x0a00004d, 32)->mac[5], 0x77);
+	assert_int_equal(f.desired.maps[DP_MAP_STATS].count, 2);
+	k = 3;
+	assert_non_null(kvtab_get(&f.desired.maps[DP_MAP_STATS], &k));
+
+	/* Local ports, with or without tap. */
+	assert_int_equal(f.n_ports, 2);
+	for (size_t i = 0; i < f.n_ports; i++) {
+		if (!strcmp(f.ports[i].id, P1)) {
+			assert_int_equal(f.ports[i].ifindex, 10);
+			assert_string_equal(f.ports[i].tap, "tapaaaaaaaa-11");
+		} else {
+			assert_string_equal(f.ports[i].id, P2);
+			assert_int_equal(f.ports[i].ifindex, 0);
+		}
+	}
+	unload(&f);
+}
+
+struct recorder {
+	int updates[DP_MAP_COUNT];
+	int deletes[DP_MAP_COUNT];
+	int order[64];
+	int n;
+	int fail_map; /* -1: none */
+};
+
+static int record(void *ctx, const struct reconcile_op *op)
+{
+	struct recorder *r = ctx;
+
+	if ((int)op->map == r->fail_map)
+		return -ENOSPC;
+	if (op->kind == RECONCILE_UPDATE)
+		r->updates[op->map]++;
+	else
+		r->deletes[op->map]++;
+	if (r->n < 64)
+		r->order[r->n++] = op->kind == RECONCILE_UPDATE ?
+					   (int)op->map :
+					   100 + (int)op->map;
+	return 0;
+}
+
+static void test_diff(void **state)
+{
+	struct fixture f;
+	struct dp_state present;
+	struct recorder rec = { .fail_map = -1 };
+	struct reconcile_result res;
+	int last_update = -1;
+
+	load(&f, objects);
+	dp_state_init(&present);
+
+	/* From empty maps: everything is an update, in map order. */
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(res.updates, 1 + 2 + 1 + 3 + 5 + 3 + 2);
+	assert_int_equal(res.deletes, 0);
+	assert_int_equal(res.failures, 0);
+	for (int i = 0; i < rec.n; i++) {
+		assert_true(rec.order[i] >= last_update);
+		last_update = rec.order[i];
+	}
+
+	/* Nothing changed: nothing to do. */
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(res.updates + res.deletes, 0);
+	assert_int_equal(rec.n, 0);
+	unload(&f);
+
+	/* p1's tap goes away and p3 moves to another MAC: deletes of p1's
+	 * local entries, updates for the changed ones, nothing else. */
+	{
+		char *moved = strdup(objects);
+		char *m = strstr(moved, "fa:16:3e:00:00:03");
+
+		m[16] = '9';
+		load(&f, moved);
+		free(moved);
+	}
+	/* Pretend p1 has no tap now: recompute with no taps. */
+	free(f.ports);
+	dp_state_destroy(&f.desired);
+	dp_state_init(&f.desired);
+	{
+		static const struct reconcile_self s = { "h1", H1_IP, 3 };
+
+		assert_int_equal(reconcile_desired(&f.view, &s, taps, NULL,
+						   &f.desired, &f.ports,
+						   &f.n_ports),
+				 0);
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	/* fdb: MAC ...03 removed, ...09 added; neigh 10.0.0.3 changed. */
+	assert_int_equal(rec.updates[DP_MAP_FDB], 1);
+	assert_int_equal(rec.deletes[DP_MAP_FDB], 1);
+	assert_int_equal(rec.updates[DP_MAP_NEIGH], 1);
+	assert_int_equal(rec.deletes[DP_MAP_NEIGH], 0);
+	assert_int_equal(rec.updates[DP_MAP_PORTS], 0);
+	/* Updates come before deletes. */
+	assert_true(rec.order[0] < 100);
+	assert_true(rec.order[rec.n - 1] >= 100);
+	unload(&f);
+
+	/* An empty view (but synced): everything but self goes, and a
+	 * failing map keeps its entries in 'present' for the next try. */
+	load(&f, "[]");
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = DP_MAP_NEIGH;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(res.failures, 5);
+	assert_int_equal(res.first_error, -ENOSPC);
+	assert_int_equal(present.maps[DP_MAP_NEIGH].count, 5);
+	assert_int_equal(present.maps[DP_MAP_FDB].count, 0);
+	assert_int_equal(present.maps[DP_MAP_PORTS].count, 0);
+	assert_int_equal(present.maps[DP_MAP_HOSTS].count, 1);
+	assert_int_equal(present.maps[DP_MAP_STATS].count, 1);
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(res.deletes, 5);
+	assert_int_equal(present.maps[DP_MAP_NEIGH].count, 0);
+	unload(&f);
+	dp_state_destroy(&present);
+}
+
+static void test_kvtab(void **state)
+{
+	struct kvtab t;
+	struct kvtab_iter it = { 0 };
+	uint32_t k, v;
+	size_t n = 0;
+
+	kvtab_init(&t, sizeof(k), sizeof(v));
+	for (k = 0; k < 10000; k++) {
+		v = k * 3;
+		assert_int_equal(kvtab_put(&t, &k, &v), 0);
+	}
+	k = 42;
+	v = 1;
+	assert_int_equal(kvtab_put(&t, &k, &v), 0);
+	assert_int_equal(t.count, 10000);
+	assert_int_equal(*(const uint32_t *)kvtab_get(&t, &k), 1);
+	for (k = 0; k < 10000; k += 2)
+		assert_true(kvtab_remove(&t, &k));
+	assert_false(kvtab_remove(&t, &k));
+	while (kvtab_next(&t, &it))
+		n++;
+	assert_int_equal(n, 5000);
+	k = 4;
+	assert_null(kvtab_get(&t, &k));
+	kvtab_destroy(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_desired),
+		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_kvtab),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The southbound codec: framing, what each side may send, the checks on
+ * every member, view objects, and formatting back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbproto.h"
+
+#define UUID1 "0b7e2c4e-8f0a-4a57-9c1e-2f6d3b8a9c01"
+#define UUID2 "5d1f0e9a-3c2b-4d8e-a7f6-1e2d3c4b5a69"
+
+#define PORT_OBJ                                                             \
+	"{\"key\": \"port:" UUID1 "\", \"kind\": \"port\", \"id\": \"" UUID1 \
+	"\", \"network_id\": \"" UUID2 "\", \"vni\": 5, "                    \
+	"\"mac\": \"fa:16:3e:00:00:01\", \"ips\": [\"10.0.0.3\"], "          \
+	"\"host\": \"h2\", \"admin_state_up\": true, "                       \
+	"\"port_security\": true, \"allowed_address_pairs\": "               \
+	"[{\"ip_address\": \"10.0.0.0/24\", \"mac_address\": "               \
+	"\"fa:16:3e:00:00:01\"}], \"tap\": \"tap0b7e2c4e-8f\"}"
+#define NET_OBJ                                       \
+	"{\"key\": \"network:" UUID2                  \
+	"\", \"kind\": \"network\", \"id\": \"" UUID2 \
+	"\", \"vni\": 5, \"mtu\": 1450}"
+#define HOST_OBJ                                                        \
+	"{\"key\": \"host:h2\", \"kind\": \"host\", \"name\": \"h2\", " \
+	"\"underlay_ip\": \"192.0.2.12\"}"
+
+static int parse(const char *line, enum sbproto_sender from,
+		 struct sbproto_msg *m)
+{
+	char why[256] = "";
+	int r = sbproto_parse(line, strlen(line), from, m, why, sizeof(why));
+
+	if (r < 0)
+		assert_true(why[0] != '\0'); /* a reason is always given */
+	return r;
+}
+
+static void expect_ok(const char *line, enum sbproto_sender from,
+		      enum sbproto_type type)
+{
+	struct sbproto_msg m;
+
+	if (parse(line, from, &m) != 0)
+		fail_msg("refused: %s", line);
+	assert_int_equal(m.type, type);
+	sbproto_msg_destroy(&m);
+}
+
+static void expect_refused(const char *line, enum sbproto_sender from, int r)
+{
+	struct sbproto_msg m;
+	int got = parse(line, from, &m);
+
+	if (got != r)
+		fail_msg("expected %d, got %d for: %s", r, got, line);
+}
+
+static void test_framing(void **state)
+{
+	size_t len = 0;
+	char *big;
+
+	assert_int_equal(sbproto_line_length("abc", 3, &len), 0);
+	assert_int_equal(sbproto_line_length("abc\ndef", 7, &len), 1);
+	assert_int_equal(len, 3);
+	assert_int_equal(sbproto_line_length("\n", 1, &len), 1);
+	assert_int_equal(len, 0);
+
+	big = malloc(SBPROTO_MAX_LINE + 2);
+	assert_non_null(big);
+	memset(big, 'x', SBPROTO_MAX_LINE + 2);
+	/* Exactly the limit is still a line. */
+	big[SBPROTO_MAX_LINE] = '\n';
+	assert_int_equal(sbproto_line_length(big, SBPROTO_MAX_LINE + 1, &len),
+			 1);
+	assert_int_equal(len, SBPROTO_MAX_LINE);
+	/* One more byte without a newline is too long. */
+	big[SBPROTO_MAX_LINE] = 'x';
+	assert_int_equal(sbproto_line_length(big, SBPROTO_MAX_LINE, &len), 0);
+	assert_int_equal(sbproto_line_length(big, SBPROTO_MAX_LINE + 1, &len),
+			 -EMSGSIZE);
+	assert_int_equal(sbproto_parse(big, SBPROTO_MAX_LINE + 1,
+				       SBPROTO_FROM_AGENT,
+				       &(struct sbproto_msg){ 0 }, NULL, 0),
+			 -EMSGSIZE);
+	free(big);
+}
+
+static void test_agent_messages(void **state)
+{
+	struct sbproto_msg m;
+
+	assert_int_equal(
+		parse("{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		      "\"underlay_ip\": \"192.0.2.11\", \"revision\": 7, "
+		      "\"gateway\": true, \"future\": [1]}",
+		      SBPROTO_FROM_AGENT, &m),
+		0);
+	assert_int_equal(m.type, SBPROTO_HELLO);
+	assert_string_equal(m.host, "h1");
+	assert_string_equal(m.underlay_ip, "192.0.2.11");
+	assert_int_equal(m.revision, 7);
+	assert_true(m.gateway);
+	sbproto_msg_destroy(&m);
+	sbproto_msg_destroy(&m); /* zeroed: harmless */
+
+	/* gateway may be left out */
+	assert_int_equal(
+		parse("{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		      "\"underlay_ip\": \"192.0.2.11\", \"revision\": 0}",
+		      SBPROTO_FROM_AGENT, &m),
+		0);
+	assert_false(m.gateway);
+	sbproto_msg_destroy(&m);
+
+	expect_ok("{\"type\": \"heartbeat\"}", SBPROTO_FROM_AGENT,
+		  SBPROTO_HEARTBEAT);
+	assert_int_equal(
+		parse("{\"type\": \"port_status\", \"port_id\": \"" UUID1
+		      "\", \"status\": \"ACTIVE\"}",
+		      SBPROTO_FROM_AGENT, &m),
+		0);
+	assert_string_equal(m.port_id, UUID1);
+	assert_string_equal(m.status, "ACTIVE");
+	sbproto_msg_destroy(&m);
+
+	assert_int_equal(parse("{\"type\": \"stats_reply\", \"request_id\": 3, "
+			       "\"port_id\": \"" UUID1
+			       "\", \"stats\": {\"rx_packets\": 1}}",
+			       SBPROTO_FROM_AGENT, &m),
+			 0);
+	assert_int_equal(m.request_id, 3);
+	assert_non_null(m.stats);
+	assert_null(m.error);
+	sbproto_msg_destroy(&m);
+	assert_int_equal(parse("{\"type\": \"stats_reply\", \"request_id\": 3, "
+			       "\"error\": \"no such tap\"}",
+			       SBPROTO_FROM_AGENT, &m),
+			 0);
+	assert_string_equal(m.error, "no such tap");
+	assert_null(m.stats);
+	sbproto_msg_destroy(&m);
+}
+
+static void test_weftd_messages(void **state)
+{
+	struct sbproto_msg m;
+
+	expect_ok("{\"type\": \"heartbeat\", \"revision\": 4}",
+		  SBPROTO_FROM_WEFTD, SBPROTO_HEARTBEAT);
+	assert_int_equal(parse("{\"type\": \"snapshot\", \"revision\": 9, "
+			       "\"objects\": [" PORT_OBJ ", " NET_OBJ
+			       ", " HOST_OBJ "]}",
+			       SBPROTO_FROM_WEFTD, &m),
+			 0);
+	assert_int_equal(m.revision, 9);
+	assert_int_equal(json_array_size(m.objects), 3);
+	sbproto_msg_destroy(&m);
+	expect_ok(
+		"{\"type\": \"delta\", \"revision\": 10, \"upsert\": [" HOST_OBJ
+		"], \"delete\": [\"port:" UUID1 "\"]}",
+		SBPROTO_FROM_WEFTD, SBPROTO_DELTA);
+	expect_ok("{\"type\": \"stats_request\", \"request_id\": 1, "
+		  "\"port_id\": \"" UUID1 "\"}",
+		  SBPROTO_FROM_WEFTD, SBPROTO_STATS_REQUEST);
+}
+
+static void test_invalid(void **state)
+{
+	static const char *const agent_bad[] = {
+		"",
+		"not json",
+		"[1, 2]",
+		"\"hello\"",
+		"{}",
+		"{\"type\": 5}",
+		"{\"type\": \"frobnicate\"}",
+		"{\"type\": \"hello\", \"type\": \"hello\"}",
+		/* weftd's messages from an agent */
+		"{\"type\": \"snapshot\", \"revision\": 1, \"objects\": []}",
+		"{\"type\": \"stats_request\", \"request_id\": 1, \"port_id\": \"" UUID1
+		"\"}",
+		/* hello */
+		"{\"type\": \"hello\", \"version\": 2, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"a b\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.300\", \"revision\": 0}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": -1}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": \"0\"}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0, \"gateway\": 1}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"revision\": 0}",
+		/* port_status */
+		"{\"type\": \"port_status\", \"port_id\": \"" UUID1
+		"\", \"status\": \"UP\"}",
+		"{\"type\": \"port_status\", \"port_id\": \"0B7E2C4E-8F0A-4A57-9C1E-2F6D3B8A9C01\", "
+		"\"status\": \"DOWN\"}",
+		"{\"type\": \"port_status\", \"port_id\": 5, \"status\": \"DOWN\"}",
+		"{\"type\": \"port_status\", \"status\": \"DOWN\"}",
+		/* stats_reply */
+		"{\"type\": \"stats_reply\", \"request_id\": 1, \"port_id\": \"" UUID1
+		"\"}",
+		"{\"type\": \"stats_reply\", \"request_id\": 1, \"port_id\": \"" UUID1
+		"\", \"stats\": []}",
+		"{\"type\": \"stats_reply\", \"port_id\": \"" UUID1
+		"\", \"stats\": {}}",
+		"{\"type\": \"stats_reply\", \"request_id\": 1, \"error\": \"x\", "
+		"\"stats\": {}}",
+		"{\"type\": \"stats_reply\", \"request_id\": 1, \"error\": 5}",
+	};
+	static const char *const weftd_bad[] = {
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0}",
+		"{\"type\": \"heartbeat\"}", /* weftd's carries the revision */
+		"{\"type\": \"snapshot\", \"revision\": 1}",
+		"{\"type\": \"snapshot\", \"revision\": 1, \"objects\": [{}]}",
+		"{\"type\": \"snapshot\", \"revision\": 1, \"objects\": [" HOST_OBJ
+		", " HOST_OBJ "]}",
+		"{\"type\": \"delta\", \"revision\": 1, \"upsert\": []}",
+		"{\"type\": \"delta\", \"revision\": 1, \"upsert\": [], \"delete\": [1]}",
+		"{\"type\": \"stats_request\", \"request_id\": 1, \"port_id\": \"x\"}",
+	};
+	struct sbproto_msg m;
+
+	for (size_t i = 0; i < sizeof(agent_bad) / sizeof(agent_bad[0]); i++)
+		if (parse(agent_bad[i], SBPROTO_FROM_AGENT, &m) == 0)
+			fail_msg("accepted: %s", agent_bad[i]);
+	for (size_t i = 0; i < sizeof(weftd_bad) / sizeof(weftd_bad[0]); i++)
+		if (parse(weftd_bad[i], SBPROTO_FROM_WEFTD, &m) == 0)
+			fail_msg("accepted: %s", weftd_bad[i]);
+	expect_refused("not json", SBPROTO_FROM_AGENT, -EBADMSG);
+	expect_refused("[]", SBPROTO_FROM_AGENT, -EBADMSG);
+	expect_refused("{\"type\": \"x\"}", SBPROTO_FROM_AGENT, -EPROTO);
+	/* A NUL byte or a newline inside the line. */
+	assert_int_equal(sbproto_parse("{\"type\"\0: 1}", 12,
+				       SBPROTO_FROM_AGENT, &m, NULL, 0),
+			 -EBADMSG);
+	assert_int_equal(sbproto_parse("{\"type\":\n\"heartbeat\"}", 21,
+				       SBPROTO_FROM_AGENT, &m, NULL, 0),
+			 -EBADMSG);
+}
+
+static void check_object(const char *text, bool valid)
+{
+	json_t *obj = json_loads(text, 0, NULL);
+	char why[256];
+
+	assert_non_null(obj);
+	if ((sbproto_check_object(obj, why, sizeof(why)) == 0) != valid)
+		fail_msg("%s: %s", valid ? "refused" : "accepted", text);
+	json_decref(obj);
+}
+
+static void test_objects(void **state)
+{
+	check_object(PORT_OBJ, true);
+	check_object(NET_OBJ, true);
+	check_object(HOST_OBJ, true);
+	check_object(
+		"{\"key\": \"host:h3\", \"kind\": \"host\", \"name\": \"h2\", "
+		"\"underlay_ip\": \"192.0.2.12\"}",
+		false);
+	check_object(
+		"{\"key\": \"host:h2\", \"kind\": \"switch\", \"name\": \"h2\"}",
+		false);
+	check_object("{\"key\": \"network:" UUID2 "\", \"kind\": \"network\", "
+		     "\"id\": \"" UUID2 "\", \"vni\": 16777216, \"mtu\": 1450}",
+		     false);
+	check_object("{\"key\": \"network:" UUID2 "\", \"kind\": \"network\", "
+		     "\"id\": \"" UUID2 "\", \"vni\": 5, \"mtu\": 67}",
+		     false);
+	check_object("{\"key\": \"network:" UUID2 "\", \"kind\": \"network\", "
+		     "\"id\": \"" UUID2 "\", \"vni\": 5}",
+		     false);
+}
+
+static void test_format_round_trip(void **state)
+{
+	json_t *objects = json_loads("[" PORT_OBJ ", " NET_OBJ "]", 0, NULL);
+	json_t *deletes = json_pack("[s]", "host:h9");
+	json_t *stats = json_pack("{s:i}", "rx_packets", 1);
+	json_t *msgs[] = {
+		sbproto_hello_new("h1", "192.0.2.11", 3, true),
+		sbproto_agent_heartbeat_new(),
+		sbproto_port_status_new(UUID1, false),
+		sbproto_stats_reply_new(2, UUID1, stats),
+		sbproto_stats_error_new(2, "gone"),
+		sbproto_heartbeat_new(9),
+		sbproto_snapshot_new(9, objects),
+		sbproto_delta_new(10, objects, deletes),
+		sbproto_stats_request_new(4, UUID1),
+	};
+	enum sbproto_sender from[] = {
+		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT,
+		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_WEFTD,
+		SBPROTO_FROM_WEFTD, SBPROTO_FROM_WEFTD, SBPROTO_FROM_WEFTD,
+	};
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct sbproto_msg m;
+		char *line, why[256];
+		size_t len;
+
+		assert_non_null(msgs[i]);
+		assert_int_equal(sbproto_format(msgs[i], &line, &len), 0);
+		assert_int_equal(line[len - 1], '\n');
+		assert_null(memchr(line, '\n', len - 1));
+		if (sbproto_parse(line, len - 1, from[i], &m, why,
+				  sizeof(why)) < 0)
+			fail_msg("%s: %s", line, why);
+		assert_true(json_equal(m.json, msgs[i]));
+		sbproto_msg_destroy(&m);
+		free(line);
+		json_decref(msgs[i]);
+	}
+	json_decref(objects);
+	json_decref(deletes);
+	json_decref(stats);
+}
+
+static void test_format_too_long(void **state)
+{
+	char *big = malloc(SBPROTO_MAX_LINE);
+	json_t *msg;
+	char *line;
+	size_t len;
+
+	assert_non_null(big);
+	memset(big, 'a', SBPROTO_MAX_LINE - 1);
+	big[SBPROTO_MAX_LINE - 1] = '\0';
+	msg = sbproto_stats_error_new(1, big);
+	assert_int_equal(sbproto_format(msg, &line, &len), -EMSGSIZE);
+	json_decref(msg);
+	assert_int_equal(sbproto_format(json_null(), &line, &len), -EINVAL);
+	free(big);
+}
+
+static void test_uuid(void **state)
+{
+	assert_true(sbproto_is_uuid(UUID1));
+	assert_false(sbproto_is_uuid("0b7e2c4e8f0a4a579c1e2f6d3b8a9c01"));
+	assert_false(sbproto_is_uuid("0b7e2c4e-8f0a-4a57-9c1e-2f6d3b8a9c0g"));
+	assert_false(sbproto_is_uuid(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_framing),
+		cmocka_unit_test(test_agent_messages),
+		cmocka_unit_test(test_weftd_messages),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_format_round_trip),
+		cmocka_unit_test(test_format_too_long),
+		cmocka_unit_test(test_uuid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
