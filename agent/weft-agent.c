@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "drop-reasons.h"
 #include "abi/weft.h"
 #include "datapath.h"
 #include "kvtab.h"
@@ -64,27 +65,6 @@ struct agent {
 	struct event *reconcile_ev;
 	struct kvtab attached; /* ifindex (u32) of taps we attached, set */
 	struct kvtab reported; /* port id -> enum port_state told weftd */
-};
-
-/* Drop reason names as counted by the datapath. */
-static const char *const drop_names[WEFT_DROP_MAX] = {
-	[WEFT_DROP_MALFORMED] = "malformed",
-	[WEFT_DROP_NO_PORT] = "no_port",
-	[WEFT_DROP_ADMIN_DOWN] = "admin_down",
-	[WEFT_DROP_SRC_MAC] = "src_mac",
-	[WEFT_DROP_SRC_IP] = "src_ip",
-	[WEFT_DROP_ARP_SPOOF] = "arp_spoof",
-	[WEFT_DROP_ARP_UNKNOWN] = "arp_unknown",
-	[WEFT_DROP_ARP_NOT_REQUEST] = "arp_not_request",
-	[WEFT_DROP_BROADCAST] = "broadcast",
-	[WEFT_DROP_UNKNOWN_DST] = "unknown_dst",
-	[WEFT_DROP_ETHERTYPE] = "ethertype",
-	[WEFT_DROP_UNKNOWN_HOST] = "unknown_host",
-	[WEFT_DROP_UNKNOWN_VNI] = "unknown_vni",
-	[WEFT_DROP_NOT_LOCAL] = "not_local",
-	[WEFT_DROP_TUNNEL_SRC] = "tunnel_src",
-	[WEFT_DROP_NO_TUNNEL_KEY] = "no_tunnel_key",
-	[WEFT_DROP_REDIRECT] = "redirect",
 };
 
 static void schedule_reconcile(struct agent *a, int delay_ms)
@@ -343,7 +323,7 @@ static json_t *stats_json(const struct weft_stats *s)
 	json_t *o;
 
 	for (int d = 0; d < WEFT_DROP_MAX; d++)
-		json_object_set_new(drops, drop_names[d],
+		json_object_set_new(drops, drop_reason_name(d),
 				    json_integer((json_int_t)s->drops[d]));
 	o = json_pack("{s:I, s:I, s:I, s:I, s:o}", "rx_packets",
 		      (json_int_t)s->rx_packets, "rx_bytes",

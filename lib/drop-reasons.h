@@ -7,12 +7,7 @@
  * name without WEFT_DROP_ ("src_mac" for WEFT_DROP_SRC_MAC).
  */
 
-/* abi/weft.h names "bpf/" + "*.bpf.c" inside a comment; libweft is built
- * with -Wall -Werror and no -Wno-comment. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "abi/weft.h"
-#pragma GCC diagnostic pop
 
 /* The names, indexed by reason. */
 extern const char *const weft_drop_reason_names[WEFT_DROP_MAX];

@@ -3,9 +3,9 @@
 
 /*
  * The contract between weft-agent and the eBPF datapath: map keys and
- * values, drop reasons and flags. Included by bpf/*.bpf.c (with vmlinux
- * types or linux/types.h) and by userspace (with stdint via linux/types.h),
- * so only fixed-width types and no padding the compiler could choose.
+ * values, drop reasons and flags. Included by the BPF programs and by
+ * userspace, both through linux/types.h, so only fixed-width types and no
+ * padding the compiler could choose.
  *
  * Tenancy: every tenant-scoped key starts with the network's VNI (the
  * 24-bit id weftd allocates, unique per network), so two tenants with the
