@@ -32,21 +32,36 @@ struct weft_arp {
 struct weft_eth {
 	struct ethhdr *eth;
 	void *l3;
-	void *end;
+	void *end; /* end of the linear data */
+	__u32 l3_len; /* bytes after the Ethernet header, in the whole skb */
 	__u16 proto; /* host order */
 };
+
+/* Headers weft reads: Ethernet plus an IPv4 header with options or an ARP
+ * packet. A GSO packet's payload may sit outside the linear data, so the
+ * headers are pulled in when they are not there yet. */
+#define WEFT_PULL_LEN 74
 
 static __always_inline int eth_parse(struct __sk_buff *skb, struct weft_eth *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	struct ethhdr *eth;
 
+	if (data + WEFT_PULL_LEN > end && skb->len > end - data) {
+		bpf_skb_pull_data(skb, skb->len < WEFT_PULL_LEN ?
+					       skb->len :
+					       WEFT_PULL_LEN);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	eth = data;
 	if ((void *)(eth + 1) > end)
 		return WEFT_DROP_MALFORMED;
 	p->eth = eth;
 	p->l3 = eth + 1;
 	p->end = end;
+	p->l3_len = skb->len - sizeof(*eth);
 	p->proto = bpf_ntohs(eth->h_proto);
 	return WEFT_OK;
 }
@@ -68,7 +83,7 @@ static __always_inline struct weft_arp *eth_arp(const struct weft_eth *p)
 
 /* The IPv4 header of 'p' (proto ETH_P_IP), or NULL when it fails the
  * minimal sanity checks: version 4, a header length of at least 20 bytes
- * and not beyond the total length, and a total length within the frame
+ * and not beyond the total length, and a total length within the packet
  * (Ethernet padding after it is allowed). */
 static __always_inline struct iphdr *eth_ipv4(const struct weft_eth *p)
 {
@@ -82,7 +97,9 @@ static __always_inline struct iphdr *eth_ipv4(const struct weft_eth *p)
 	tot_len = bpf_ntohs(ip->tot_len);
 	if (tot_len < (__u32)ip->ihl * 4)
 		return NULL;
-	if ((void *)ip + tot_len > p->end)
+	/* Against the whole packet, not the linear part: a GSO packet from
+	 * a VM carries most of its payload in fragments. */
+	if (tot_len > p->l3_len)
 		return NULL;
 	return ip;
 }
