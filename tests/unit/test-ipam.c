@@ -11,30 +11,24 @@
 #include <string.h>
 
 #include "ipam.h"
+#include "tmpstore.h"
 #include "netaddr.h"
 
-static char dir[64];
+static struct tmpstore ts;
 static struct store *s;
 
 static int setup(void **state)
 {
-	char path[128];
-
-	snprintf(dir, sizeof(dir), "/tmp/weft-test-ipam-XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpstore_open(&ts) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/weft.db", dir);
-	return store_open(path, NULL, &s, NULL, 0) < 0 ? -1 : store_begin(s);
+	s = ts.store;
+	return store_begin(s);
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	store_rollback(s);
-	store_free(s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) ? -1 : 0;
+	return tmpstore_close(&ts);
 }
 
 static uint32_t ip(const char *text)

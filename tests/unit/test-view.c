@@ -15,32 +15,26 @@
 #include <string.h>
 
 #include "api.h"
+#include "tmpstore.h"
 #include "sbproto.h"
 #include "view.h"
 
-static char dir[64];
+static struct tmpstore ts;
 static struct store *s;
 static const struct api_config cfg = { .underlay_mtu = 1500,
 				       .base_mac = { 0xfa, 0x16, 0x3e } };
 
 static int setup(void **state)
 {
-	char path[128];
-
-	snprintf(dir, sizeof(dir), "/tmp/weft-test-view-XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpstore_open(&ts) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/weft.db", dir);
-	return store_open(path, NULL, &s, NULL, 0) < 0 ? -1 : 0;
+	s = ts.store;
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	store_free(s);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) ? -1 : 0;
+	return tmpstore_close(&ts);
 }
 
 /* Runs one admin request and returns the member 'key' of the answer (a new
