@@ -370,14 +370,21 @@ STATS = {"rx_packets": 10, "rx_bytes": 1000, "tx_packets": 7, "tx_bytes": 700,
          "drops": {"src_mac": 2, "arp_spoof": 0}}
 
 
-def answer_stats(agent, reply):
-    """Serves one stats_request in a thread with 'reply(request)'."""
+def answer_stats(agent, reply, linger=0.0):
+    """Serves one stats_request in a thread with 'reply(request)'; then
+    keeps reading (so heartbeats go on) for 'linger' seconds."""
     def run():
         req = agent.next()
         assert req["type"] == "stats_request", req
         msg = reply(req)
         if msg is not None:
             agent.send(msg)
+        end = time.time() + linger
+        while time.time() < end:
+            try:
+                agent.read(timeout=max(0.05, min(0.3, end - time.time())))
+            except TimeoutError:
+                pass
     t = threading.Thread(target=run)
     t.start()
     return t
@@ -412,7 +419,8 @@ def test_port_stats(sb, api):
 
     # No answer: 504 after 3 s, and a late answer is ignored.
     late = {}
-    t = answer_stats(a, lambda req: late.update(req) or None)
+    # The agent stays alive (heartbeats) past weftd's 3 s stats timeout.
+    t = answer_stats(a, lambda req: late.update(req) or None, linger=4.0)
     t0 = time.time()
     r = api.get("/v2.0/ports/%s/stats" % p["id"])
     t.join()
