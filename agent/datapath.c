@@ -434,6 +434,8 @@ int datapath_read_stats(struct datapath *dp, uint32_t ifindex,
 		sum.rx_bytes += percpu[c].rx_bytes;
 		sum.tx_packets += percpu[c].tx_packets;
 		sum.tx_bytes += percpu[c].tx_bytes;
+		sum.to_agent += percpu[c].to_agent;
+		sum.icmp_sent += percpu[c].icmp_sent;
 		for (int d = 0; d < WEFT_DROP_MAX; d++)
 			sum.drops[d] += percpu[c].drops[d];
 	}

@@ -32,6 +32,23 @@ void hostview_object_free(struct hostview_object *o)
 		free(o->port.ips);
 		free(o->port.pairs);
 		break;
+	case HOSTVIEW_SUBNET:
+		free(o->subnet.id);
+		free(o->subnet.network_id);
+		free(o->subnet.dns);
+		free(o->subnet.host_routes);
+		free(o->subnet.dns_domain);
+		break;
+	case HOSTVIEW_ROUTER:
+		for (size_t i = 0; i < o->router.n_ifaces; i++) {
+			free(o->router.ifaces[i].port_id);
+			free(o->router.ifaces[i].subnet_id);
+			free(o->router.ifaces[i].network_id);
+		}
+		free(o->router.ifaces);
+		free(o->router.id);
+		free(o->router.routes);
+		break;
 	case HOSTVIEW_OTHER:
 		break;
 	}
@@ -181,6 +198,46 @@ const struct hostview_host *hostview_find_host(const struct hostview *v,
 	return o && o->kind == HOSTVIEW_HOST ? &o->host : NULL;
 }
 
+const struct hostview_network *hostview_find_network(const struct hostview *v,
+						     const char *id)
+{
+	char key[256];
+	const struct hostview_object *o;
+
+	if (snprintf(key, sizeof(key), "network:%s", id) >= (int)sizeof(key))
+		return NULL;
+	o = hostview_find(v, key);
+	return o && o->kind == HOSTVIEW_NETWORK ? &o->network : NULL;
+}
+
+const uint8_t HOSTVIEW_DHCP_MAC[6] = { 0xfa, 0x16, 0x3e, 0x00, 0x00, 0x01 };
+
+void hostview_dhcp_server_mac(const struct hostview *v,
+			      const struct hostview_subnet *subnet,
+			      uint8_t mac[6])
+{
+	struct hostview_iter it = { 0 };
+	const struct hostview_object *o;
+
+	while ((o = hostview_next(v, &it))) {
+		if (o->kind != HOSTVIEW_ROUTER)
+			continue;
+		for (size_t i = 0; i < o->router.n_ifaces; i++) {
+			const struct hostview_router_iface *f =
+				&o->router.ifaces[i];
+
+			if (f->vni == subnet->vni &&
+			    f->ip == subnet->dhcp_server &&
+			    (!f->subnet_id ||
+			     !strcmp(f->subnet_id, subnet->id))) {
+				memcpy(mac, f->mac, 6);
+				return;
+			}
+		}
+	}
+	memcpy(mac, HOSTVIEW_DHCP_MAC, 6);
+}
+
 const struct hostview_object *hostview_next(const struct hostview *v,
 					    struct hostview_iter *it)
 {
@@ -260,6 +317,63 @@ static int get_ipv4(const json_t *obj, const char *name, uint32_t *ret)
 	if (!json_is_string(j))
 		return -EINVAL;
 	return netaddr_parse_ipv4(json_string_value(j), ret);
+}
+
+static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
+			  size_t *ret_n)
+{
+	const json_t *arr = json_object_get(obj, name);
+	const json_t *ip;
+	size_t i;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return -EINVAL;
+	if (!json_array_size(arr))
+		return 0;
+	*ret = calloc(json_array_size(arr), sizeof(**ret));
+	if (!*ret)
+		return -ENOMEM;
+	json_array_foreach(arr, i, ip) {
+		if (!json_is_string(ip) ||
+		    netaddr_parse_ipv4(json_string_value(ip), &(*ret)[i]) < 0)
+			return -EINVAL;
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+/* An array of {"destination": CIDR, "nexthop": IP}. */
+static int get_routes(const json_t *obj, const char *name,
+		      struct hostview_route **ret, size_t *ret_n)
+{
+	const json_t *arr = json_object_get(obj, name);
+	const json_t *j;
+	size_t i;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return -EINVAL;
+	if (!json_array_size(arr))
+		return 0;
+	*ret = calloc(json_array_size(arr), sizeof(**ret));
+	if (!*ret)
+		return -ENOMEM;
+	json_array_foreach(arr, i, j) {
+		struct hostview_route *rt = &(*ret)[i];
+		const json_t *d = json_object_get(j, "destination");
+
+		if (!json_is_object(j) || !json_is_string(d) ||
+		    netaddr_parse_cidr4(json_string_value(d), false, &rt->dest,
+					&rt->prefix) < 0 ||
+		    get_ipv4(j, "nexthop", &rt->nexthop) < 0)
+			return -EINVAL;
+		rt->dest &= netaddr_mask(rt->prefix);
+		(*ret_n)++;
+	}
+	return 0;
 }
 
 static int parse_host(const json_t *obj, struct hostview_host *h)
@@ -375,6 +489,113 @@ static int parse_port(const json_t *obj, struct hostview_port *p)
 	return 0;
 }
 
+/* The highest host address of 'net'/'prefix' (weftd's default DHCP server
+ * identifier when a subnet has no gateway). */
+static uint32_t last_host(uint32_t net, int prefix)
+{
+	uint32_t bcast = net | ~netaddr_mask(prefix);
+
+	return prefix >= 31 ? bcast : bcast - 1;
+}
+
+static int parse_subnet(const json_t *obj, struct hostview_subnet *s)
+{
+	const json_t *cidr = json_object_get(obj, "cidr");
+	const json_t *gw = json_object_get(obj, "gateway_ip");
+	const json_t *server = json_object_get(obj, "dhcp_server");
+	int r;
+
+	if ((r = get_string(obj, "id", true, &s->id)) < 0 ||
+	    (r = get_string(obj, "network_id", false, &s->network_id)) < 0 ||
+	    (r = get_string(obj, "dns_domain", false, &s->dns_domain)) < 0 ||
+	    (r = get_uint(obj, "vni", true, HOSTVIEW_MAX_VNI, &s->vni)) < 0 ||
+	    (r = get_uint(obj, "mtu", false, 65535, &s->mtu)) < 0 ||
+	    (r = get_bool(obj, "enable_dhcp", &s->enable_dhcp)) < 0 ||
+	    (r = get_ipv4_array(obj, "dns_nameservers", &s->dns, &s->n_dns)) <
+		    0 ||
+	    (r = get_routes(obj, "host_routes", &s->host_routes,
+			    &s->n_host_routes)) < 0)
+		return r;
+	if (!json_is_string(cidr) ||
+	    netaddr_parse_cidr4(json_string_value(cidr), false, &s->net,
+				&s->prefix) < 0)
+		return -EINVAL;
+	s->net &= netaddr_mask(s->prefix);
+	if (gw && !json_is_null(gw)) {
+		if ((r = get_ipv4(obj, "gateway_ip", &s->gateway)) < 0)
+			return r;
+		s->has_gateway = true;
+	}
+	if (server && !json_is_null(server)) {
+		if ((r = get_ipv4(obj, "dhcp_server", &s->dhcp_server)) < 0)
+			return r;
+	} else {
+		s->dhcp_server = s->has_gateway ? s->gateway :
+						  last_host(s->net, s->prefix);
+	}
+	return 0;
+}
+
+static int parse_router_iface(const json_t *j, struct hostview_router_iface *f)
+{
+	const json_t *mac = json_object_get(j, "mac");
+	uint32_t prefix = 0;
+	int r;
+
+	if (!json_is_object(j))
+		return -EINVAL;
+	if ((r = get_string(j, "port_id", false, &f->port_id)) < 0 ||
+	    (r = get_string(j, "subnet_id", false, &f->subnet_id)) < 0 ||
+	    (r = get_string(j, "network_id", false, &f->network_id)) < 0 ||
+	    (r = get_uint(j, "vni", true, HOSTVIEW_MAX_VNI, &f->vni)) < 0 ||
+	    (r = get_uint(j, "prefixlen", true, 32, &prefix)) < 0 ||
+	    (r = get_ipv4(j, "ip", &f->ip)) < 0)
+		return r;
+	f->prefix = (int)prefix;
+	if (!json_is_string(mac) ||
+	    netaddr_parse_mac(json_string_value(mac), f->mac) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_router(const json_t *obj, struct hostview_router *rt)
+{
+	const json_t *ifaces = json_object_get(obj, "interfaces");
+	int r;
+
+	rt->admin_state_up = true;
+	if ((r = get_string(obj, "id", true, &rt->id)) < 0 ||
+	    (r = get_uint(obj, "router_key", true, UINT32_MAX,
+			  &rt->router_key)) < 0 ||
+	    (r = get_bool(obj, "admin_state_up", &rt->admin_state_up)) < 0 ||
+	    (r = get_routes(obj, "routes", &rt->routes, &rt->n_routes)) < 0)
+		return r;
+	if (!rt->router_key)
+		return -EINVAL;
+	if (ifaces && !json_is_null(ifaces)) {
+		const json_t *j;
+		size_t i;
+
+		if (!json_is_array(ifaces))
+			return -EINVAL;
+		if (json_array_size(ifaces)) {
+			rt->ifaces = calloc(json_array_size(ifaces),
+					    sizeof(*rt->ifaces));
+			if (!rt->ifaces)
+				return -ENOMEM;
+		}
+		json_array_foreach(ifaces, i, j) {
+			/* Counted first: a half-parsed interface's strings
+			 * are freed with the object. */
+			rt->n_ifaces++;
+			r = parse_router_iface(j, &rt->ifaces[i]);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int hostview_object_from_json(const json_t *obj, struct hostview_object **ret)
 {
 	const json_t *key = json_object_get(obj, "key");
@@ -405,6 +626,12 @@ int hostview_object_from_json(const json_t *obj, struct hostview_object **ret)
 	} else if (!strcmp(k, "port")) {
 		o->kind = HOSTVIEW_PORT;
 		r = parse_port(obj, &o->port);
+	} else if (!strcmp(k, "subnet")) {
+		o->kind = HOSTVIEW_SUBNET;
+		r = parse_subnet(obj, &o->subnet);
+	} else if (!strcmp(k, "router")) {
+		o->kind = HOSTVIEW_ROUTER;
+		r = parse_router(obj, &o->router);
 	} else {
 		r = 0;
 	}

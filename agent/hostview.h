@@ -20,6 +20,8 @@ enum hostview_kind {
 	HOSTVIEW_HOST,
 	HOSTVIEW_NETWORK,
 	HOSTVIEW_PORT,
+	HOSTVIEW_SUBNET,
+	HOSTVIEW_ROUTER,
 	HOSTVIEW_OTHER, /* a kind this agent does not know: kept, not used */
 };
 
@@ -56,6 +58,52 @@ struct hostview_port {
 	bool port_security;
 };
 
+/* A route: 'dest'/'prefix' via 'nexthop' (a subnet's host route or a
+ * router's static route). */
+struct hostview_route {
+	uint32_t dest;
+	int prefix; /* 0..32; 'dest' has no bits beyond it */
+	uint32_t nexthop;
+};
+
+struct hostview_subnet {
+	char *id;
+	char *network_id; /* may be NULL */
+	uint32_t vni;
+	uint32_t net; /* the cidr's network address */
+	int prefix;
+	bool has_gateway;
+	uint32_t gateway;
+	bool enable_dhcp;
+	uint32_t *dns; /* dns_nameservers */
+	size_t n_dns;
+	struct hostview_route *host_routes;
+	size_t n_host_routes;
+	uint32_t mtu; /* 0: not sent (take the network's) */
+	char *dns_domain; /* may be NULL */
+	uint32_t dhcp_server; /* the DHCP server identifier */
+};
+
+struct hostview_router_iface {
+	char *port_id;
+	char *subnet_id;
+	char *network_id;
+	uint32_t vni;
+	uint32_t ip;
+	int prefix;
+	uint8_t mac[6];
+};
+
+struct hostview_router {
+	char *id;
+	uint32_t router_key; /* non-zero */
+	bool admin_state_up;
+	struct hostview_router_iface *ifaces;
+	size_t n_ifaces;
+	struct hostview_route *routes;
+	size_t n_routes;
+};
+
 struct hostview_object {
 	struct hostview_object *next; /* hash chain */
 	char *key;
@@ -64,6 +112,8 @@ struct hostview_object {
 		struct hostview_host host;
 		struct hostview_network network;
 		struct hostview_port port;
+		struct hostview_subnet subnet;
+		struct hostview_router router;
 	};
 };
 
@@ -106,6 +156,18 @@ const struct hostview_port *hostview_find_port(const struct hostview *v,
 					       const char *id);
 const struct hostview_host *hostview_find_host(const struct hostview *v,
 					       const char *name);
+
+const struct hostview_network *hostview_find_network(const struct hostview *v,
+						     const char *id);
+
+/* The MAC the DHCP server of 'subnet' answers from, and that the neigh
+ * entry of its 'dhcp_server' address holds: the MAC of the router
+ * interface that has that address on the subnet, else
+ * HOSTVIEW_DHCP_MAC (the same on every host). */
+extern const uint8_t HOSTVIEW_DHCP_MAC[6];
+void hostview_dhcp_server_mac(const struct hostview *v,
+			      const struct hostview_subnet *subnet,
+			      uint8_t mac[6]);
 
 /* Iteration over all objects: start with 'it' zeroed. */
 struct hostview_iter {

@@ -16,6 +16,8 @@ const struct dp_map_info dp_map_info[DP_MAP_COUNT] = {
 	[DP_MAP_PORTS] = { "ports", sizeof(__u32), sizeof(struct weft_port) },
 	[DP_MAP_PORT_ADDRS] = { "port_addrs", sizeof(struct weft_port_addr_key),
 				sizeof(struct weft_port_addr) },
+	[DP_MAP_ROUTES] = { "routes", sizeof(struct weft_route_key),
+			    sizeof(struct weft_route) },
 	[DP_MAP_NEIGH] = { "neigh", sizeof(struct weft_neigh_key),
 			   sizeof(struct weft_neigh_entry) },
 	[DP_MAP_FDB] = { "fdb", sizeof(struct weft_fdb_key),
@@ -69,6 +71,95 @@ static int put_port_addr(struct dp_state *out, uint32_t ifindex, uint32_t ip,
 
 	memcpy(e.mac, mac, 6);
 	return kvtab_put(&out->maps[DP_MAP_PORT_ADDRS], &key, &e);
+}
+
+static int put_route(struct dp_state *out, uint32_t router, uint32_t dest,
+		     int prefix, const struct weft_route *rt, bool replace)
+{
+	struct weft_route_key key = {
+		.prefixlen = 64 + (__u32)prefix,
+		.router = router,
+		.ip = htonl(dest & netaddr_mask(prefix)),
+	};
+
+	if (!replace && kvtab_get(&out->maps[DP_MAP_ROUTES], &key))
+		return 0;
+	return kvtab_put(&out->maps[DP_MAP_ROUTES], &key, rt);
+}
+
+/* The entries of one router (docs/routing.md): per interface, an fdb
+ * entry for its MAC, a neigh entry for its address and a connected route;
+ * per static route, a next-hop route. A static route to the very prefix of
+ * a connected subnet is left out: the subnet wins. */
+static int router_entries(struct dp_state *out,
+			  const struct hostview_router *rt)
+{
+	int r;
+
+	for (size_t i = 0; i < rt->n_ifaces; i++) {
+		const struct hostview_router_iface *f = &rt->ifaces[i];
+		struct weft_fdb_key fk = { .vni = f->vni };
+		struct weft_fdb_entry fe = {
+			.router = rt->router_key,
+			.flags =
+				rt->admin_state_up ? 0 : WEFT_FDB_F_ROUTER_DOWN,
+		};
+		struct weft_route c = { .kind = WEFT_ROUTE_CONNECTED,
+					.vni = f->vni,
+					.ifaddr = htonl(f->ip) };
+
+		memcpy(fk.mac, f->mac, 6);
+		r = kvtab_put(&out->maps[DP_MAP_FDB], &fk, &fe);
+		if (r < 0)
+			return r;
+		r = put_neigh(out, f->vni, f->ip, f->mac);
+		if (r < 0)
+			return r;
+		memcpy(c.mac, f->mac, 6);
+		r = put_route(out, rt->router_key, f->ip, f->prefix, &c, true);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < rt->n_routes; i++) {
+		const struct hostview_route *s = &rt->routes[i];
+		struct weft_route nh = { .kind = WEFT_ROUTE_NEXTHOP,
+					 .nexthop = htonl(s->nexthop) };
+
+		r = put_route(out, rt->router_key, s->dest, s->prefix, &nh,
+			      false);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The neigh entry of each DHCP subnet's server address, so that a client
+ * renewing by unicast finds a MAC to send to (docs/routing.md). Written
+ * after every port and router: an address a port or router holds keeps
+ * its own entry. */
+static int dhcp_entries(struct dp_state *out, const struct hostview *v)
+{
+	struct hostview_iter it = { 0 };
+	const struct hostview_object *o;
+
+	while ((o = hostview_next(v, &it))) {
+		const struct hostview_subnet *s = &o->subnet;
+		struct weft_neigh_key key;
+		uint8_t mac[6];
+		int r;
+
+		if (o->kind != HOSTVIEW_SUBNET || !s->enable_dhcp)
+			continue;
+		key = (struct weft_neigh_key){ .vni = s->vni,
+					       .ip = htonl(s->dhcp_server) };
+		if (kvtab_get(&out->maps[DP_MAP_NEIGH], &key))
+			continue;
+		hostview_dhcp_server_mac(v, s, mac);
+		r = put_neigh(out, s->vni, s->dhcp_server, mac);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* The entries of one port. 'ifindex' is its local tap (0 when remote or
@@ -225,6 +316,10 @@ int reconcile_desired(const struct hostview *v,
 			r = port_entries(out, p, local, ifindex, host_ip);
 			break;
 		}
+		case HOSTVIEW_ROUTER:
+			r = router_entries(out, &o->router);
+			break;
+		case HOSTVIEW_SUBNET:
 		case HOSTVIEW_OTHER:
 			r = 0;
 			break;
@@ -233,6 +328,11 @@ int reconcile_desired(const struct hostview *v,
 			free(ports);
 			return r;
 		}
+	}
+	r = dhcp_entries(out, v);
+	if (r < 0) {
+		free(ports);
+		return r;
 	}
 	*ret_ports = ports;
 	*ret_n = n_ports;

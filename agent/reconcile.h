@@ -25,6 +25,7 @@ enum dp_map {
 	DP_MAP_HOSTS,
 	DP_MAP_PORTS,
 	DP_MAP_PORT_ADDRS,
+	DP_MAP_ROUTES, /* before neigh and fdb: a router MAC appears last */
 	DP_MAP_NEIGH,
 	DP_MAP_FDB,
 	DP_MAP_STATS, /* a set of ifindexes: entries are created zeroed */
@@ -97,7 +98,9 @@ struct reconcile_result {
 };
 
 /* Calls 'apply' for every difference between 'desired' and 'present' —
- * all updates (networks and hosts first, the fdb last), then all deletes
+ * all updates (networks and hosts first, then ports, routes, neigh, the
+ * fdb last, so that a forwarding or router entry never leads to an entry
+ * the datapath cannot find), then all deletes
  * (in the reverse order) — and records in 'present' each operation that
  * succeeded. Returns 0 or -ENOMEM; failed operations are counted in
  * 'result', not returned. */

@@ -21,6 +21,7 @@
 #include "drop-reasons.h"
 #include "abi/weft.h"
 #include "datapath.h"
+#include "dhcp.h"
 #include "kvtab.h"
 #include "links.h"
 #include "log.h"
@@ -60,6 +61,7 @@ struct agent {
 	struct links *links;
 	struct kvtab taps; /* name -> ifindex, of all devices */
 	struct sbclient *sb;
+	struct dhcp *dhcp;
 	int vxlan_ifindex;
 	uint32_t vxlan_mtu;
 	struct event *reconcile_ev;
@@ -317,19 +319,26 @@ static void sb_disconnected(void *ctx)
 		(long long)a->view.revision);
 }
 
-static json_t *stats_json(const struct weft_stats *s)
+static json_t *stats_json(const struct weft_stats *s, json_t *dhcp)
 {
 	json_t *drops = json_object();
 	json_t *o;
 
+	if (!drops || !dhcp) {
+		json_decref(drops);
+		json_decref(dhcp);
+		return NULL;
+	}
 	for (int d = 0; d < WEFT_DROP_MAX; d++)
 		json_object_set_new(drops, drop_reason_name(d),
 				    json_integer((json_int_t)s->drops[d]));
-	o = json_pack("{s:I, s:I, s:I, s:I, s:o}", "rx_packets",
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "rx_packets",
 		      (json_int_t)s->rx_packets, "rx_bytes",
 		      (json_int_t)s->rx_bytes, "tx_packets",
 		      (json_int_t)s->tx_packets, "tx_bytes",
-		      (json_int_t)s->tx_bytes, "drops", drops);
+		      (json_int_t)s->tx_bytes, "to_agent",
+		      (json_int_t)s->to_agent, "icmp_sent",
+		      (json_int_t)s->icmp_sent, "drops", drops, "dhcp", dhcp);
 	return o;
 }
 
@@ -364,7 +373,8 @@ static void handle_stats_request(struct agent *a, const struct sbproto_msg *m)
 	if (error) {
 		reply = sbproto_stats_error_new(m->request_id, error);
 	} else {
-		json_t *stats = stats_json(&st);
+		json_t *stats =
+			stats_json(&st, dhcp_port_stats(a->dhcp, m->port_id));
 
 		reply = stats ? sbproto_stats_reply_new(m->request_id,
 							m->port_id, stats) :
@@ -701,6 +711,14 @@ static int run(struct agent *a)
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 
+	/* DHCP answers come from the view: without one (weftd not heard
+	 * from yet) every request is ignored as from no known port. */
+	r = dhcp_new(a->base, &a->view, a->opt.host, tap_ifindex, a, &a->dhcp);
+	if (r < 0) {
+		log_err("DHCP socket: %s", strerror(-r));
+		goto out;
+	}
+
 	r = sbclient_new(a->base, a->opt.controller, &sb_ops, a, &a->sb);
 	if (r < 0)
 		goto out;
@@ -743,6 +761,7 @@ int main(int argc, char **argv)
 	r = run(&a);
 
 	sbclient_free(a.sb);
+	dhcp_free(a.dhcp);
 	if (a.reconcile_ev)
 		event_free(a.reconcile_ev);
 	links_free(a.links);

@@ -15,21 +15,71 @@
 #include "lib/fdb.h"
 #include "lib/forward.h"
 #include "lib/tunnel.h"
+#include "lib/route.h"
+#include "lib/icmp.h"
+#include "lib/dhcp.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /*
+ * A packet from the port on tap 'ifindex' ('len' bytes) sent to an
+ * interface of router 'router' (fdb entry 'flags'): routed and switched
+ * into the destination network, or answered (echo reply, ICMP error) back
+ * out of the tap, or dropped. Returns the TC verdict and counts: rx for a
+ * packet routed or answered, tx and icmp_sent for an answer, and for an
+ * ICMP error the drop of the original packet by its reason.
+ */
+static __always_inline int port_route(struct __sk_buff *skb, __u32 ifindex,
+				      __u32 len, __u32 router, __u32 flags)
+{
+	struct route_ctx c = {};
+	int r;
+
+	r = route_ipv4(skb, router, flags, &c);
+	if (r == WEFT_ROUTE_LOCAL) {
+		r = icmp_echo_reply(skb, &c);
+		if (r != WEFT_OK)
+			return stats_drop(ifindex, r);
+		r = fwd_local(skb, ifindex);
+		if (r != WEFT_OK)
+			return stats_drop(ifindex, r);
+		stats_rx(ifindex, len);
+		stats_icmp_sent(ifindex);
+		return TC_ACT_REDIRECT;
+	}
+	if (r != WEFT_OK) {
+		/* The frame becomes the ICMP error, when one is due. */
+		int sent = c.icmp_type && icmp_error(skb, &c) == WEFT_OK &&
+			   fwd_local(skb, ifindex) == WEFT_OK;
+
+		stats_drop(ifindex, r);
+		if (!sent)
+			return TC_ACT_SHOT;
+		stats_icmp_sent(ifindex);
+		return TC_ACT_REDIRECT;
+	}
+	r = fwd_fdb(skb, c.vni, c.ifindex, c.host_ip);
+	if (r != WEFT_OK)
+		return stats_drop(ifindex, r);
+	stats_rx(ifindex, len);
+	return TC_ACT_REDIRECT;
+}
+
+/*
  * Packets from a VM: the port (and so the network) comes from the tap they
- * came in on. ARP requests are answered back out of the tap; IPv4 is
- * checked against port security and switched locally or into the tunnel.
- * Counters go to the ingress port: rx for what is accepted, drops by
- * reason; tx to the port a packet is delivered to.
+ * came in on. ARP requests are answered back out of the tap; DHCP
+ * requests are passed up to the agent; IPv4 is checked against port
+ * security and switched locally or into the tunnel, or routed first when
+ * it is sent to a router's MAC. Counters go to the ingress port: rx for
+ * what is accepted, drops by reason; tx to the port a packet is delivered
+ * to.
  */
 SEC("tc")
 int weft_port_ingress(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->ingress_ifindex;
 	__u32 len = skb->len;
+	struct weft_fdb_entry *dst;
 	struct weft_port *port;
 	struct weft_eth p;
 	struct iphdr *ip;
@@ -64,6 +114,11 @@ int weft_port_ingress(struct __sk_buff *skb)
 			r = WEFT_DROP_MALFORMED;
 			goto drop;
 		}
+		if (dhcp_from_client(skb, port, ifindex, &p, ip)) {
+			stats_rx(ifindex, len);
+			stats_to_agent(ifindex);
+			return TC_ACT_OK;
+		}
 		r = portsec_ipv4(port, ifindex, p.eth->h_source, ip->saddr);
 		if (r != WEFT_OK)
 			goto drop;
@@ -73,7 +128,12 @@ int weft_port_ingress(struct __sk_buff *skb)
 		goto drop;
 	}
 
-	r = fwd_l2(skb, port->vni, p.eth->h_dest);
+	r = fwd_l2_dst(port->vni, p.eth->h_dest, &dst);
+	if (r != WEFT_OK)
+		goto drop;
+	if (dst->router)
+		return port_route(skb, ifindex, len, dst->router, dst->flags);
+	r = fwd_fdb(skb, port->vni, dst->ifindex, dst->host_ip);
 	if (r != WEFT_OK)
 		goto drop;
 	stats_rx(ifindex, len);

@@ -38,10 +38,7 @@ static const struct option global_options[] = {
 };
 
 static const struct noun *const nouns[] = {
-	&network_noun,
-	&subnet_noun,
-	&port_noun,
-	&agent_noun,
+	&network_noun, &subnet_noun, &port_noun, &agent_noun, &router_noun,
 };
 
 /* A command line, parsed. */
@@ -73,6 +70,8 @@ struct verb {
 	size_t options_offset;
 	int (*run)(struct noun_context *ctx, const struct noun *noun,
 		   struct args *args);
+	/* When 'options_offset' is NO_OPTIONS, the options (or NULL). */
+	const struct noun_option *options;
 };
 
 #define NO_OPTIONS SIZE_MAX
@@ -81,7 +80,7 @@ static const struct noun_option *verb_options(const struct verb *verb,
 					      const struct noun *noun)
 {
 	if (verb->options_offset == NO_OPTIONS)
-		return NULL;
+		return verb->options;
 	return *(const struct noun_option *const *)((const char *)noun +
 						    verb->options_offset);
 }
@@ -802,12 +801,38 @@ static int verb_extra(struct noun_context *ctx, const struct noun *noun,
 		      struct args *args)
 {
 	json_auto_t *resource = NULL;
+	char command[64];
 	int r;
 
+	if (args->extra->run_words) {
+		snprintf(command, sizeof(command), "%s %s", noun->name,
+			 args->extra->name);
+		return args->extra->run_words(ctx, noun, command,
+					      args->positional,
+					      args->n_positional, args->attrs);
+	}
 	r = resolve(ctx, noun, args->positional[0], NULL, NULL, &resource);
 	if (r == 0)
 		r = args->extra->run(ctx, noun, resource);
 	return r;
+}
+
+int noun_resolve(struct noun_context *ctx, const struct noun *noun,
+		 const char *ref, json_t **ret)
+{
+	return resolve(ctx, noun, ref, NULL, NULL, ret);
+}
+
+int noun_usage_error(const char *command, const char *fmt, ...)
+{
+	char suffix[96];
+	va_list ap;
+
+	snprintf(suffix, sizeof(suffix), "; see 'weftctl %s --help'", command);
+	va_start(ap, fmt);
+	print_message(suffix, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
 }
 
 int noun_request(struct noun_context *ctx, const char *method, const char *path,
@@ -930,7 +955,9 @@ static void print_verb_help(FILE *f, const struct noun *noun,
 	fprintf(f, "Usage: weftctl %s %s", noun->name, verb->name);
 	if (*operand)
 		fprintf(f, " %s%s", operand,
-			verb->max_operands > 1 ? "..." : "");
+			verb->max_operands > 1 && verb->run != verb_extra ?
+				"..." :
+				"");
 	for (const struct noun_option *opt = options; opt && opt->name; opt++)
 		if (opt->required)
 			fprintf(f, " --%s %s", opt->name, opt->metavar);
@@ -974,7 +1001,8 @@ static void print_noun_help(FILE *f, const struct noun *noun)
 	}
 	for (const struct noun_verb *v = noun->extra_verbs; v && v->name; v++) {
 		char operand[32], left[64];
-		struct verb generic = { .name = v->name };
+		struct verb generic = { .name = v->name,
+					.operand = v->operands };
 
 		operand_name(noun, &generic, operand, sizeof(operand));
 		snprintf(left, sizeof(left), "%s %s", v->name, operand);
@@ -1081,8 +1109,16 @@ static const struct verb *extra_verb_find(const struct noun *noun,
 	for (const struct noun_verb *v = noun->extra_verbs; v && v->name; v++) {
 		if (strcmp(v->name, name))
 			continue;
-		*buf = (struct verb){ v->name, v->summary, false,     NULL, 1,
-				      1,       NO_OPTIONS, verb_extra };
+		*buf = (struct verb){
+			.name = v->name,
+			.summary = v->summary,
+			.operand = v->operands,
+			.min_operands = v->run_words ? v->min_operands : 1,
+			.max_operands = v->run_words ? v->max_operands : 1,
+			.options_offset = NO_OPTIONS,
+			.options = v->options,
+			.run = verb_extra,
+		};
 		*ret = v;
 		return buf;
 	}

@@ -88,8 +88,11 @@ struct noun_option {
 
 struct noun;
 
-/* A command that only some nouns have (port stats). It takes one resource,
- * by id or name, which weftctl looks up before calling 'run'. */
+/* A command that only some nouns have (port stats, router add). In its
+ * simple form it takes one resource, by id or name, which weftctl looks up
+ * before calling 'run'. In its general form ('run_words' set) it takes
+ * 'min_operands' to 'max_operands' words and the options 'options', and
+ * 'run_words' makes what it needs of them. */
 struct noun_verb {
 	const char *name;
 	/* One line for --help. */
@@ -98,6 +101,16 @@ struct noun_verb {
 	 * negative errno, as the verbs do. */
 	int (*run)(struct noun_context *ctx, const struct noun *noun,
 		   json_t *resource);
+	/* The general form: the operands as --help shows them ("subnet|port
+	 * ROUTER SUBNET|PORT"), their number, the options (ending with an
+	 * empty entry, or NULL) and the function, given the operands
+	 * 'words' and what the options set ('attrs'). */
+	const char *operands;
+	int min_operands, max_operands;
+	const struct noun_option *options;
+	int (*run_words)(struct noun_context *ctx, const struct noun *noun,
+			 const char *command, char **words, int n_words,
+			 json_t *attrs);
 };
 
 struct noun {
@@ -128,6 +141,7 @@ extern const struct noun network_noun;
 extern const struct noun subnet_noun;
 extern const struct noun port_noun;
 extern const struct noun agent_noun;
+extern const struct noun router_noun;
 
 /* Parses the global options at the start of 'argv' (whose first element is
  * the program's name) into 'ctx', stopping at the first word that is not an
@@ -156,6 +170,16 @@ int noun_request(struct noun_context *ctx, const char *method, const char *path,
  * of memory. */
 char *noun_resource_path(struct noun_context *ctx, const struct noun *noun,
 			 const char *id);
+
+/* Finds the 'noun' resource whose id or name is 'ref' and sets 'ret' to
+ * a new reference to it. Reports errors on stderr. */
+int noun_resolve(struct noun_context *ctx, const struct noun *noun,
+		 const char *ref, json_t **ret);
+
+/* Reports a mistake on the command line of 'command' ("router add") on
+ * stderr and returns -EINVAL. */
+int noun_usage_error(const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Frees what 'ctx' created. */
 void noun_context_destroy(struct noun_context *ctx);

@@ -46,7 +46,7 @@ static int run(struct noun_context *ctx, int argc, char **argv)
 	if (!noun) {
 		fprintf(stderr,
 			"weftctl: error: unknown command '%s' (network, "
-			"subnet, port or agent); see 'weftctl --help'\n",
+			"subnet, port, agent or router); see 'weftctl --help'\n",
 			argv[index]);
 		return -EINVAL;
 	}

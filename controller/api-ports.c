@@ -468,16 +468,46 @@ static int check_port(struct api_ctx *ctx, json_t *obj, bool creating)
 	return 0;
 }
 
+static bool is_router_interface(json_t *port)
+{
+	const char *owner = api_str(port, "device_owner");
+
+	return owner && !strcmp(owner, API_ROUTER_INTERFACE_OWNER);
+}
+
+/* A router's interface ports belong to the router: only its actions
+ * (add_router_interface, remove_router_interface) make, change the
+ * addresses of, or delete them. */
+static int l3_port_in_use(struct api_ctx *ctx, json_t *port, const char *what)
+{
+	return api_fail(
+		&ctx->err, 409, "L3PortInUse",
+		"Port %s has owner %s and therefore cannot be %s directly via the port API.",
+		api_str(port, "id"), api_str(port, "device_owner"), what);
+}
+
+static int reserved_owner(struct api_ctx *ctx)
+{
+	return api_fail(
+		&ctx->err, 400, "InvalidInput",
+		"Invalid input for device_owner. Reason: '%s' is reserved for the ports of router interfaces; use add_router_interface.",
+		API_ROUTER_INTERFACE_OWNER);
+}
+
 static int port_create(struct api_ctx *ctx, json_t *obj)
 {
-	json_t *network =
-		api_find(ctx, &api_networks, api_str(obj, "network_id"));
+	json_t *network;
 	bool owner;
 	int r = -1;
 
+	if (is_router_interface(obj) && !ctx->l3_internal)
+		return reserved_owner(ctx);
+	network = api_find(ctx, &api_networks, api_str(obj, "network_id"));
 	if (!network)
 		return -1;
-	owner = api_owns(ctx, network);
+	/* A router's interface takes its subnet's gateway address wherever
+	 * the router may join the subnet. */
+	owner = api_owns(ctx, network) || ctx->l3_internal;
 	if (json_object_get(obj, "mac_address") && !owner) {
 		r = api_fail(
 			&ctx->err, 403, "PolicyNotAuthorized",
@@ -502,9 +532,23 @@ static int port_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 		       json_t *changes)
 {
 	json_t *mac = json_object_get(changes, "mac_address");
+	json_t *fixed = json_object_get(changes, "fixed_ips");
 	json_t *network;
 	bool owner;
 
+	if (is_router_interface(old) && !ctx->l3_internal) {
+		if (fixed &&
+		    !json_equal(fixed, json_object_get(old, "fixed_ips")))
+			return l3_port_in_use(ctx, old,
+					      "given other fixed IPs");
+		if (!json_equal(json_object_get(old, "device_owner"),
+				json_object_get(obj, "device_owner")) ||
+		    !json_equal(json_object_get(old, "device_id"),
+				json_object_get(obj, "device_id")))
+			return l3_port_in_use(ctx, old, "detached");
+	} else if (is_router_interface(obj) && !ctx->l3_internal) {
+		return reserved_owner(ctx);
+	}
 	if (mac && !json_equal(mac, json_object_get(old, "mac_address"))) {
 		if (!ctx->is_admin)
 			return api_fail(
@@ -526,7 +570,7 @@ static int port_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 				json_object_get(old, "fixed_ips"), owner);
 }
 
-static int port_remove(struct api_ctx *ctx, json_t *obj)
+int api_port_release(struct api_ctx *ctx, json_t *obj)
 {
 	json_t *e;
 	size_t i;
@@ -543,6 +587,13 @@ static int port_remove(struct api_ctx *ctx, json_t *obj)
 			      api_str(obj, "mac_address")) < 0)
 		return store_error(ctx, -EIO);
 	return 0;
+}
+
+static int port_remove(struct api_ctx *ctx, json_t *obj)
+{
+	if (is_router_interface(obj) && !ctx->l3_internal)
+		return l3_port_in_use(ctx, obj, "deleted");
+	return api_port_release(ctx, obj);
 }
 
 const struct api_resource api_ports = {

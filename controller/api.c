@@ -10,10 +10,7 @@
 #include <uuid/uuid.h>
 
 static const struct api_resource *const resources[] = {
-	&api_networks,
-	&api_subnets,
-	&api_ports,
-	&api_agents,
+	&api_networks, &api_subnets, &api_ports, &api_agents, &api_routers,
 };
 
 #define N_RESOURCES (sizeof(resources) / sizeof(resources[0]))
@@ -40,6 +37,10 @@ static const struct {
 	  "Provides allowed address pairs" },
 	{ "binding", "Port Binding",
 	  "Expose port bindings of a virtual port to external application" },
+	{ "extraroute", "Neutron Extra Route",
+	  "Extra routes configuration for L3 router" },
+	{ "extraroute-atomic", "Atomically add/remove extra routes",
+	  "Edit extra routes of a router on server side by atomically adding/removing extra routes" },
 	{ "filter-validation", "Filter parameters validation",
 	  "Provides validation on filter parameters." },
 	{ "pagination", "Pagination support",
@@ -49,6 +50,8 @@ static const struct {
 	  "Extension that indicates that project_id field is enabled." },
 	{ "provider", "Provider Network",
 	  "Expose mapping of virtual networks to physical networks" },
+	{ "router", "Neutron L3 Router",
+	  "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway." },
 	{ "sorting", "Sorting support",
 	  "Extension that indicates that sorting is enabled." },
 	{ "standard-attr-description", "standard-attr-description",
@@ -388,6 +391,12 @@ static int create_one(struct api_ctx *ctx, const struct api_resource *res,
 	}
 	*ret = obj;
 	return 0;
+}
+
+int api_create(struct api_ctx *ctx, const struct api_resource *res, json_t *in,
+	       json_t **ret)
+{
+	return create_one(ctx, res, in, ret);
 }
 
 /* Begins the request's transaction. */

@@ -66,6 +66,10 @@ struct api_ctx {
 	const char *project_id; /* the caller's project */
 	bool is_admin;
 	char now[32]; /* the request's timestamp, YYYY-MM-DDTHH:MM:SSZ */
+	/* Set by api-routers.c while it creates, changes or deletes a
+	 * router's interface port through the ports' code, which otherwise
+	 * refuses to (L3PortInUse). */
+	bool l3_internal;
 	const char *base_url; /* "http://host:port", for links */
 	struct api_error err;
 };
@@ -141,6 +145,10 @@ extern const struct api_resource api_networks;
 extern const struct api_resource api_subnets;
 extern const struct api_resource api_ports;
 extern const struct api_resource api_agents;
+extern const struct api_resource api_routers;
+
+/* The device_owner of a router's interface ports (device_id: the router). */
+#define API_ROUTER_INTERFACE_OWNER "network:router_interface"
 
 /* Handles one request. 'method' is "GET", "POST", "PUT" or "DELETE";
  * 'path' the URL path without the query; 'query' an object mapping each
@@ -167,6 +175,18 @@ bool api_owns(struct api_ctx *ctx, json_t *obj);
  * request (e.g. a network's subnet list): bumps revision_number and
  * updated_at. */
 int api_touch(struct api_ctx *ctx, const struct api_resource *res, json_t *obj);
+
+/* Creates one resource of 'res' from the attributes 'in' exactly as one
+ * item of a POST does (validation, defaults, the create hook, the write),
+ * inside the caller's transaction. Returns 0 and sets 'ret' to the stored
+ * object (a new reference), or -1 with ctx->err set. */
+int api_create(struct api_ctx *ctx, const struct api_resource *res, json_t *in,
+	       json_t **ret);
+
+/* Releases what the port 'port' holds (its fixed IPs and its MAC), as a
+ * delete of the port does before the document goes. Returns 0 or
+ * api_fail(). */
+int api_port_release(struct api_ctx *ctx, json_t *port);
 
 /* Attribute accessors that tolerate absence. */
 const char *api_str(json_t *obj, const char *name);

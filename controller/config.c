@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ void config_init(struct config *c)
 	set_str(&c->base_mac, "fa:16:3e");
 	set_str(&c->southbound, "tcp:0.0.0.0:9697,unix:/run/weft/sb.sock");
 	c->agent_down_time = 10;
+	set_str(&c->dns_domain, "openstacklocal");
 	c->max_body_size = 1024 * 1024;
 	c->underlay_mtu = 1500;
 }
@@ -40,6 +42,21 @@ void config_destroy(struct config *c)
 	free(c->log_level);
 	free(c->base_mac);
 	free(c->southbound);
+	free(c->dns_domain);
+}
+
+/* A DNS domain name: 1 to 253 bytes of letters, digits, '-' and '.'. */
+static bool valid_domain(const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (; *value; value++)
+		if (!isalnum((unsigned char)*value) && *value != '-' &&
+		    *value != '.')
+			return false;
+	return true;
 }
 
 static int parse_uint(const char *value, unsigned long long min,
@@ -128,6 +145,10 @@ int config_set(struct config *c, const char *key, const char *value,
 		if (parse_uint(value, 1, 3600, &n) < 0)
 			goto bad;
 		c->agent_down_time = (unsigned)n;
+	} else if (!strcmp(k, "dns_domain")) {
+		if (!valid_domain(value))
+			goto bad;
+		set_str(&c->dns_domain, value);
 	} else {
 		snprintf(errmsg, errmsg_len, "unknown option '%s'", key);
 		return -EINVAL;

@@ -24,6 +24,7 @@ struct config {
 	char *base_mac; /* "fa:16:3e": the first 3 bytes of MACs */
 	char *southbound; /* agents' listeners: "tcp:ADDR:PORT,unix:PATH" */
 	unsigned agent_down_time; /* seconds without a message: dead */
+	char *dns_domain; /* the domain name DHCP hands out */
 };
 
 #define CONFIG_DEFAULT_PATH "/etc/weft/weftd.conf"

@@ -508,7 +508,8 @@ static int handle_hello(struct sb_conn *c, struct sbproto_msg *m)
 	if (r == 0)
 		r = view_agent_hosts(sb->store, &hosts);
 	if (r == 0)
-		r = view_compute(sb->store, h->name, h->networks, hosts, &view);
+		r = view_compute(sb->store, h->name, h->networks, hosts,
+				 sb->opts.dns_domain, &view);
 	json_decref(hosts);
 	if (r < 0) {
 		json_decref(h->networks);
@@ -754,7 +755,9 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 /* The changes of the log since the last processing, sorted by kind. */
 struct changes {
 	json_t *ports; /* id -> document, or null when deleted */
+	json_t *subnets; /* id -> document, or null when deleted */
 	json_t *networks; /* set of ids */
+	json_t *routers; /* set of ids */
 	bool agents;
 };
 
@@ -765,21 +768,49 @@ static int collect_change(uint64_t revision, const char *kind, const char *id,
 
 	if (!strcmp(kind, "port"))
 		json_object_set_new(ch->ports, id, json_null());
+	else if (!strcmp(kind, "subnet"))
+		json_object_set_new(ch->subnets, id, json_null());
 	else if (!strcmp(kind, "network"))
 		json_object_set_new(ch->networks, id, json_true());
+	else if (!strcmp(kind, "router"))
+		json_object_set_new(ch->routers, id, json_true());
 	else if (!strcmp(kind, "agent"))
 		ch->agents = true;
 	return 0;
 }
 
-/* Whether the changes may alter the view of 'h'; adds to its network set
- * the networks of ports newly bound to it. */
+/* Whether the view of 'h' holds the object "PREFIX:ID". */
+static bool in_view(struct sb_host *h, const char *prefix, const char *id)
+{
+	char key[128];
+
+	if (!id)
+		return false;
+	snprintf(key, sizeof(key), "%s:%s", prefix, id);
+	return json_object_get(h->view, key) != NULL;
+}
+
+/* Whether network 'id' is one the host takes part in or reaches. */
+static bool network_affects(struct sb_host *h, const char *id)
+{
+	return id &&
+	       (json_object_get(h->networks, id) || in_view(h, "network", id));
+}
+
+/*
+ * Whether the changes may alter the view of 'h'; adds to its network set
+ * the networks of ports newly bound to it. A view is closed under routing,
+ * so a change matters when it touches anything the view holds: a network
+ * (one with a port bound here, or one reached through routers), a subnet,
+ * a port or a router of it. Growth is caught too: a new interface is a
+ * port of a network in the view or a change of a router in the view (the
+ * router actions also write the router), and so is the removal of one.
+ */
 static bool host_affected(struct sb_host *h, struct changes *ch)
 {
 	const char *id;
 	json_t *doc, *v;
 	bool affected = ch->agents;
-	char key[64];
 
 	json_object_foreach(ch->ports, id, doc) {
 		const char *net =
@@ -791,14 +822,22 @@ static bool host_affected(struct sb_host *h, struct changes *ch)
 			json_object_set_new(h->networks, net, json_true());
 			affected = true;
 		}
-		if (net && json_object_get(h->networks, net))
-			affected = true;
-		snprintf(key, sizeof(key), "port:%s", id);
-		if (json_object_get(h->view, key))
+		if (network_affects(h, net) || in_view(h, "port", id) ||
+		    in_view(h, "router",
+			    json_string_value(
+				    json_object_get(doc, "device_id"))))
 			affected = true;
 	}
+	json_object_foreach(ch->subnets, id, doc)
+		if (in_view(h, "subnet", id) ||
+		    network_affects(h, json_string_value(json_object_get(
+					       doc, "network_id"))))
+			affected = true;
 	json_object_foreach(ch->networks, id, v)
-		if (json_object_get(h->networks, id))
+		if (network_affects(h, id))
+			affected = true;
+	json_object_foreach(ch->routers, id, v)
+		if (in_view(h, "router", id))
 			affected = true;
 	return affected;
 }
@@ -807,7 +846,8 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 {
 	struct southbound *sb = arg;
 	uint64_t now = store_revision(sb->store);
-	struct changes ch = { json_object(), json_object(), false };
+	struct changes ch = { json_object(), json_object(), json_object(),
+			      json_object(), false };
 	json_t *hosts = NULL, *doc;
 	const char *id;
 	void *tmp;
@@ -830,6 +870,12 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 		if (port)
 			json_object_set_new(ch.ports, id, port);
 	}
+	json_object_foreach_safe(ch.subnets, tmp, id, doc) {
+		json_t *subnet = store_get(sb->store, "subnet", id);
+
+		if (subnet)
+			json_object_set_new(ch.subnets, id, subnet);
+	}
 	for (struct sb_conn *c = sb->conns, *next; c; c = next) {
 		struct sb_host *h = c->host;
 		json_t *view = NULL;
@@ -844,7 +890,7 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 		r = hosts ? 0 : view_agent_hosts(sb->store, &hosts);
 		if (r == 0)
 			r = view_compute(sb->store, h->name, h->networks, hosts,
-					 &view);
+					 sb->opts.dns_domain, &view);
 		if (r < 0) {
 			/* The agent reconnects and gets a snapshot. */
 			conn_close(c, "cannot compute its view: %s",
@@ -858,7 +904,9 @@ done:
 		sb->processed = now;
 	json_decref(hosts);
 	json_decref(ch.ports);
+	json_decref(ch.subnets);
 	json_decref(ch.networks);
+	json_decref(ch.routers);
 }
 
 void southbound_committed(struct southbound *sb, uint64_t revision)

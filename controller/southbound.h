@@ -40,6 +40,9 @@ struct southbound_options {
 	unsigned heartbeat_interval;
 	/* Milliseconds a stats request waits for the agent's answer. */
 	unsigned stats_timeout_ms;
+	/* The DHCP domain name sent in subnet objects; NULL for
+	 * VIEW_DEFAULT_DNS_DOMAIN. Borrowed for the service's lifetime. */
+	const char *dns_domain;
 };
 
 #define SOUTHBOUND_DEFAULT_LISTEN "tcp:0.0.0.0:9697,unix:/run/weft/sb.sock"

@@ -9,6 +9,8 @@
 
 #define VNI_MIN 1u
 #define VNI_MAX 0xffffffu
+#define ROUTER_KEY_MIN 1u
+#define ROUTER_KEY_MAX 0xffffffffu
 
 /*
  * Schema migrations, applied in order. Entry i brings the schema from
@@ -42,6 +44,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX changes_revision ON changes(revision);"
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"INSERT INTO meta VALUES ('revision', 0), ('vni_last', 0);",
+	/* 1 -> 2: routers' keys, allocated as VNIs are, and the index that
+	 * finds a device's ports (a router's interfaces). */
+	"CREATE TABLE router_keys (key INTEGER PRIMARY KEY,"
+	"  router_id TEXT NOT NULL UNIQUE);"
+	"INSERT INTO meta VALUES ('router_key_last', 0);"
+	"CREATE INDEX resources_device ON resources(kind,"
+	"  json_extract(body, '$.device_id'));",
 };
 
 enum stmt {
@@ -59,6 +68,12 @@ enum stmt {
 	STMT_VNI_FIND_FREE,
 	STMT_VNI_CLAIM,
 	STMT_VNI_RELEASE,
+	STMT_RKEY_LAST,
+	STMT_RKEY_SET_LAST,
+	STMT_RKEY_FIND_FREE,
+	STMT_RKEY_CLAIM,
+	STMT_RKEY_RELEASE,
+	STMT_RKEY_GET,
 	STMT_MAC_CLAIM,
 	STMT_MAC_RELEASE,
 	STMT_IP_CLAIM,
@@ -105,6 +120,24 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		" LIMIT 1",
 	[STMT_VNI_CLAIM] = "INSERT INTO vnis (vni, network_id) VALUES (?1, ?2)",
 	[STMT_VNI_RELEASE] = "DELETE FROM vnis WHERE network_id = ?1",
+	[STMT_RKEY_LAST] =
+		"SELECT value FROM meta WHERE key = 'router_key_last'",
+	[STMT_RKEY_SET_LAST] =
+		"UPDATE meta SET value = ?1 WHERE key = 'router_key_last'",
+	/* As STMT_VNI_FIND_FREE. */
+	[STMT_RKEY_FIND_FREE] =
+		"SELECT ?1 WHERE NOT EXISTS"
+		" (SELECT 1 FROM router_keys WHERE key = ?1)"
+		" UNION ALL "
+		"SELECT * FROM (SELECT v.key + 1 FROM router_keys v"
+		" WHERE v.key >= ?1 AND v.key < ?2 AND NOT EXISTS"
+		" (SELECT 1 FROM router_keys w WHERE w.key = v.key + 1)"
+		" ORDER BY v.key LIMIT 1)"
+		" LIMIT 1",
+	[STMT_RKEY_CLAIM] =
+		"INSERT INTO router_keys (key, router_id) VALUES (?1, ?2)",
+	[STMT_RKEY_RELEASE] = "DELETE FROM router_keys WHERE router_id = ?1",
+	[STMT_RKEY_GET] = "SELECT key FROM router_keys WHERE router_id = ?1",
 	[STMT_MAC_CLAIM] = "INSERT INTO macs (network_id, mac, port_id)"
 			   " VALUES (?1, ?2, ?3)",
 	[STMT_MAC_RELEASE] = "DELETE FROM macs WHERE network_id = ?1"
@@ -128,7 +161,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_COUNT];
-	sqlite3_stmt *list_stmt[3][2];
+	sqlite3_stmt *list_stmt[3][2][2];
 	uint64_t revision; /* last committed */
 	uint64_t txn_revision; /* taken by the open transaction, 0 if none */
 	bool in_txn;
@@ -337,7 +370,8 @@ void store_free(struct store *s)
 		sqlite3_finalize(s->stmt[i]);
 	for (int i = 0; i < 3; i++)
 		for (int j = 0; j < 2; j++)
-			sqlite3_finalize(s->list_stmt[i][j]);
+			for (int k = 0; k < 2; k++)
+				sqlite3_finalize(s->list_stmt[i][j][k]);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -393,8 +427,9 @@ void store_rollback(struct store *s)
 		sqlite3_reset(s->stmt[i]);
 	for (int i = 0; i < 3; i++)
 		for (int j = 0; j < 2; j++)
-			if (s->list_stmt[i][j])
-				sqlite3_reset(s->list_stmt[i][j]);
+			for (int k = 0; k < 2; k++)
+				if (s->list_stmt[i][j][k])
+					sqlite3_reset(s->list_stmt[i][j][k]);
 	stmt_exec(stmt_get(s, STMT_ROLLBACK));
 	s->in_txn = false;
 	s->txn_revision = 0;
@@ -495,13 +530,16 @@ json_t *store_get(struct store *s, const char *kind, const char *id)
 }
 
 /* The statement for a list query's shape (project filter: none, own,
- * own or shared; parent filter: no, yes), prepared once. */
+ * own or shared; parent filter: no, yes; device filter: no, yes),
+ * prepared once. The device filter is written as the expression of index
+ * resources_device so that SQLite uses it. */
 static sqlite3_stmt *list_stmt(struct store *s, const struct store_query *q)
 {
 	int proj = q->project_id ? (q->include_shared ? 2 : 1) : 0;
 	int parent = q->parent_id != NULL;
-	sqlite3_stmt **st = &s->list_stmt[proj][parent];
-	char sql[256];
+	int device = q->device_id != NULL;
+	sqlite3_stmt **st = &s->list_stmt[proj][parent][device];
+	char sql[384];
 
 	if (!*st) {
 		static const char *const proj_sql[] = {
@@ -511,8 +549,10 @@ static sqlite3_stmt *list_stmt(struct store *s, const struct store_query *q)
 
 		snprintf(
 			sql, sizeof(sql),
-			"SELECT body FROM resources WHERE kind = ?%s%s ORDER BY seq",
-			proj_sql[proj], parent ? " AND parent_id = ?" : "");
+			"SELECT body FROM resources WHERE kind = ?%s%s%s ORDER BY seq",
+			proj_sql[proj], parent ? " AND parent_id = ?" : "",
+			device ? " AND json_extract(body, '$.device_id') = ?" :
+				 "");
 		if (sqlite3_prepare_v3(s->db, sql, -1,
 				       SQLITE_PREPARE_PERSISTENT, st, NULL))
 			return NULL;
@@ -535,6 +575,8 @@ int store_list(struct store *s, const struct store_query *q, store_list_fn fn,
 		bind_text(st, i++, q->project_id);
 	if (q->parent_id)
 		bind_text(st, i++, q->parent_id);
+	if (q->device_id)
+		bind_text(st, i++, q->device_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *doc = row_doc(st, 0);
 
@@ -579,29 +621,47 @@ int store_count_children(struct store *s, const char *kind,
 	return stmt_int64(st, ret);
 }
 
-int store_vni_claim(struct store *s, const char *network_id, uint32_t vni)
+/* A space of ids handed out in turn, continuing after the last one handed
+ * out: VNIs and router keys. */
+struct id_space {
+	enum stmt last, set_last, find_free, claim;
+	uint32_t min, max;
+};
+
+static const struct id_space vni_space = {
+	STMT_VNI_LAST,	STMT_VNI_SET_LAST, STMT_VNI_FIND_FREE,
+	STMT_VNI_CLAIM, VNI_MIN,	   VNI_MAX
+};
+static const struct id_space router_key_space = {
+	STMT_RKEY_LAST,	 STMT_RKEY_SET_LAST, STMT_RKEY_FIND_FREE,
+	STMT_RKEY_CLAIM, ROUTER_KEY_MIN,     ROUTER_KEY_MAX
+};
+
+static int id_claim(struct store *s, const struct id_space *sp,
+		    const char *owner, uint32_t id)
 {
 	sqlite3_stmt *st;
 
-	if (vni < VNI_MIN || vni > VNI_MAX)
+	if (id < sp->min || id > sp->max)
 		return -EINVAL;
-	st = stmt_get(s, STMT_VNI_CLAIM);
-	sqlite3_bind_int64(st, 1, vni);
-	bind_text(st, 2, network_id);
+	st = stmt_get(s, sp->claim);
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, owner);
 	return stmt_exec(st);
 }
 
-/* The first free VNI in ['from', VNI_MAX], or -ENOSPC. */
-static int vni_find_free(struct store *s, uint32_t from, uint32_t *ret)
+/* The first free id in ['from', max], or -ENOSPC. */
+static int id_find_free(struct store *s, const struct id_space *sp,
+			uint32_t from, uint32_t *ret)
 {
-	sqlite3_stmt *st = stmt_get(s, STMT_VNI_FIND_FREE);
+	sqlite3_stmt *st = stmt_get(s, sp->find_free);
 	int64_t v;
 	int r;
 
 	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, VNI_MAX);
+	sqlite3_bind_int64(st, 2, sp->max);
 	r = stmt_int64(st, &v);
-	if (r == -ENOENT || (r == 0 && v > VNI_MAX))
+	if (r == -ENOENT || (r == 0 && v > sp->max))
 		return -ENOSPC;
 	if (r < 0)
 		return r;
@@ -609,33 +669,71 @@ static int vni_find_free(struct store *s, uint32_t from, uint32_t *ret)
 	return 0;
 }
 
-int store_vni_allocate(struct store *s, const char *network_id, uint32_t *ret)
+static int id_allocate(struct store *s, const struct id_space *sp,
+		       const char *owner, uint32_t *ret)
 {
 	sqlite3_stmt *st;
 	int64_t last;
-	uint32_t vni;
+	uint32_t id;
 	int r;
 
-	r = stmt_int64(stmt_get(s, STMT_VNI_LAST), &last);
+	r = stmt_int64(stmt_get(s, sp->last), &last);
 	if (r < 0)
 		return r;
-	/* Continue after the last VNI handed out; wrap around once. */
-	r = vni_find_free(s, last >= VNI_MAX ? VNI_MIN : (uint32_t)last + 1,
-			  &vni);
+	/* Continue after the last id handed out; wrap around once. */
+	r = id_find_free(s, sp, last >= sp->max ? sp->min : (uint32_t)last + 1,
+			 &id);
 	if (r == -ENOSPC)
-		r = vni_find_free(s, VNI_MIN, &vni);
+		r = id_find_free(s, sp, sp->min, &id);
 	if (r < 0)
 		return r;
-	r = store_vni_claim(s, network_id, vni);
+	r = id_claim(s, sp, owner, id);
 	if (r < 0)
 		return r;
-	st = stmt_get(s, STMT_VNI_SET_LAST);
-	sqlite3_bind_int64(st, 1, vni);
+	st = stmt_get(s, sp->set_last);
+	sqlite3_bind_int64(st, 1, id);
 	r = stmt_exec(st);
 	if (r < 0)
 		return r;
-	*ret = vni;
+	*ret = id;
 	return 0;
+}
+
+int store_vni_claim(struct store *s, const char *network_id, uint32_t vni)
+{
+	return id_claim(s, &vni_space, network_id, vni);
+}
+
+int store_vni_allocate(struct store *s, const char *network_id, uint32_t *ret)
+{
+	return id_allocate(s, &vni_space, network_id, ret);
+}
+
+int store_router_key_allocate(struct store *s, const char *router_id,
+			      uint32_t *ret)
+{
+	return id_allocate(s, &router_key_space, router_id, ret);
+}
+
+int store_router_key_release(struct store *s, const char *router_id)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_RKEY_RELEASE);
+
+	bind_text(st, 1, router_id);
+	return stmt_exec(st);
+}
+
+int store_router_key(struct store *s, const char *router_id, uint32_t *ret)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_RKEY_GET);
+	int64_t v;
+	int r;
+
+	bind_text(st, 1, router_id);
+	r = stmt_int64(st, &v);
+	if (r == 0)
+		*ret = (uint32_t)v;
+	return r;
 }
 
 int store_vni_release(struct store *s, const char *network_id)

@@ -72,6 +72,9 @@ struct store_query {
 	bool include_shared;
 	/* When set, only documents with this parent. */
 	const char *parent_id;
+	/* When set, only documents whose member "device_id" is this (a
+	 * router's interface ports); an index lookup. */
+	const char *device_id;
 };
 
 /* Called for each document in creation order; 'doc' is borrowed. A
@@ -91,6 +94,14 @@ int store_count_children(struct store *s, const char *kind,
 int store_vni_allocate(struct store *s, const char *network_id, uint32_t *ret);
 int store_vni_claim(struct store *s, const char *network_id, uint32_t vni);
 int store_vni_release(struct store *s, const char *network_id);
+
+/* Router keys: a 32-bit id per router (1..2^32-1), allocated as VNIs
+ * are (the next free one after the last handed out). store_router_key()
+ * reads a router's key: -ENOENT when it has none. */
+int store_router_key_allocate(struct store *s, const char *router_id,
+			      uint32_t *ret);
+int store_router_key_release(struct store *s, const char *router_id);
+int store_router_key(struct store *s, const char *router_id, uint32_t *ret);
 
 /* MAC addresses, unique per network. -EEXIST when taken. */
 int store_mac_claim(struct store *s, const char *network_id, const char *mac,

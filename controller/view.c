@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ipam.h"
+#include "netaddr.h"
 #include "sbproto.h"
 
 #define TAP_ID_CHARS 11
@@ -145,72 +147,333 @@ int view_agent_hosts(struct store *s, json_t **ret)
 	return 0;
 }
 
-/* The ports of one network, while its part of a view is built. */
+json_t *view_subnet_object(json_t *subnet, json_t *network,
+			   const char *dns_domain)
+{
+	const char *id = str(subnet, "id"), *cidr = str(subnet, "cidr");
+	json_t *gw = json_object_get(subnet, "gateway_ip"), *routes, *e;
+	char key[64], server[NETADDR_IPV4_STRLEN];
+	uint32_t net, first, last;
+	size_t i;
+	int plen;
+
+	if (!id || !cidr || netaddr_parse_cidr4(cidr, true, &net, &plen) < 0)
+		return NULL;
+	snprintf(key, sizeof(key), "subnet:%s", id);
+	/* The DHCP server identifier: the gateway, or when there is none the
+	 * highest host address, which the agent answers for. */
+	if (json_is_string(gw)) {
+		snprintf(server, sizeof(server), "%s", json_string_value(gw));
+	} else {
+		ipam_host_range(net, plen, &first, &last);
+		netaddr_format_ipv4(last, server);
+	}
+	routes = json_array();
+	json_array_foreach(json_object_get(subnet, "host_routes"), i, e)
+		json_array_append_new(
+			routes,
+			json_pack("{s:O, s:O}", "destination",
+				  json_object_get(e, "destination"), "nexthop",
+				  json_object_get(e, "nexthop")));
+	return checked(json_pack(
+		"{s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:b, s:O, s:o, s:O, s:s, s:s}",
+		"key", key, "kind", "subnet", "id", id, "network_id",
+		json_object_get(subnet, "network_id"), "vni",
+		json_object_get(network, "provider:segmentation_id"), "cidr",
+		cidr, "gateway_ip", json_is_string(gw) ? gw : json_null(),
+		"enable_dhcp",
+		json_is_true(json_object_get(subnet, "enable_dhcp")),
+		"dns_nameservers", json_object_get(subnet, "dns_nameservers"),
+		"host_routes", routes, "mtu", json_object_get(network, "mtu"),
+		"dns_domain", dns_domain ? dns_domain : VIEW_DEFAULT_DNS_DOMAIN,
+		"dhcp_server", server));
+}
+
+static bool is_router_interface(json_t *port)
+{
+	const char *owner = str(port, "device_owner");
+	const char *device = str(port, "device_id");
+
+	return owner && device && device[0] &&
+	       !strcmp(owner, "network:router_interface");
+}
+
+/*
+ * The part of a view that one network brings, while a view is built:
+ * {"network": OBJ, "ports": {key: OBJ}, "subnets": {key: OBJ},
+ *  "routers": {id: true}, "local": bool}, "routers" being the routers
+ * with an interface on it.
+ */
 struct ports_walk {
 	const char *host;
 	json_int_t vni;
-	json_t *ports; /* key -> port object, bound to any host */
-	json_t *named; /* host names of those ports (a set) */
-	bool local; /* a port is bound to 'host' */
+	json_t *part;
+	json_t *named; /* host names of bound ports (a set) */
 };
 
-static int add_bound_port(json_t *port, void *data)
+static int add_port_to_part(json_t *port, void *data)
 {
 	struct ports_walk *w = data;
 	const char *bound = str(port, "binding:host_id");
 	json_t *obj;
 
+	if (is_router_interface(port)) {
+		json_object_set_new(json_object_get(w->part, "routers"),
+				    str(port, "device_id"), json_true());
+		return 0;
+	}
 	if (!bound || !bound[0])
 		return 0;
 	obj = view_port_object(port, w->vni);
 	if (!obj)
 		return 0;
 	if (!strcmp(bound, w->host))
-		w->local = true;
+		json_object_set_new(w->part, "local", json_true());
 	json_object_set_new(w->named, bound, json_true());
-	json_object_set_new(w->ports, str(obj, "key"), obj);
+	json_object_set_new(json_object_get(w->part, "ports"), str(obj, "key"),
+			    obj);
 	return 0;
 }
 
+struct subnets_walk {
+	json_t *network;
+	const char *dns_domain;
+	json_t *subnets;
+};
+
+static int add_subnet_to_part(json_t *subnet, void *data)
+{
+	struct subnets_walk *w = data;
+	json_t *obj = view_subnet_object(subnet, w->network, w->dns_domain);
+
+	if (obj)
+		json_object_set_new(w->subnets, str(obj, "key"), obj);
+	return 0;
+}
+
+/* Builds the part of network 'net_id' into 'ret' (NULL when the network
+ * is gone or cannot make a valid object). The host names of its bound
+ * ports are added to 'named' only when the part is used: the caller
+ * passes a scratch set. */
+static int network_part(struct store *s, const char *host, const char *net_id,
+			const char *dns_domain, json_t *named, json_t **ret)
+{
+	struct store_query q = { .kind = "port", .parent_id = net_id };
+	struct store_query sq = { .kind = "subnet", .parent_id = net_id };
+	json_t *network = store_get(s, "network", net_id);
+	json_t *net_obj = network ? view_network_object(network) : NULL;
+	struct ports_walk w = { host, 0, NULL, named };
+	struct subnets_walk sw = { network, dns_domain, json_object() };
+	int r = 0;
+
+	*ret = NULL;
+	if (!net_obj) {
+		json_decref(network);
+		json_decref(sw.subnets);
+		return 0;
+	}
+	w.vni = json_integer_value(json_object_get(net_obj, "vni"));
+	w.part = json_pack("{s:o, s:{}, s:o, s:{}, s:b}", "network", net_obj,
+			   "ports", "subnets", sw.subnets, "routers", "local",
+			   0);
+	if (!w.part)
+		r = -ENOMEM;
+	if (r == 0)
+		r = store_list(s, &q, add_port_to_part, &w);
+	if (r == 0)
+		r = store_list(s, &sq, add_subnet_to_part, &sw);
+	json_decref(network);
+	if (r < 0) {
+		json_decref(w.part);
+		return r;
+	}
+	*ret = w.part;
+	return 0;
+}
+
+struct router_walk {
+	json_t *ports; /* the router's interface ports, in creation order */
+};
+
+static int add_router_port(json_t *port, void *data)
+{
+	struct router_walk *w = data;
+
+	if (is_router_interface(port))
+		json_array_append(w->ports, port);
+	return 0;
+}
+
+/* Builds the object of router 'doc' from its interface ports 'ports',
+ * whose networks' parts are in 'parts'. */
+static json_t *router_object(struct store *s, json_t *doc, json_t *ports,
+			     json_t *parts)
+{
+	const char *id = str(doc, "id");
+	json_t *ifaces = json_array(), *routes = json_array(), *port, *e;
+	uint32_t key;
+	char k[64];
+	size_t i;
+
+	if (!id || store_router_key(s, id, &key) < 0) {
+		json_decref(ifaces);
+		json_decref(routes);
+		return NULL;
+	}
+	json_array_foreach(ports, i, port) {
+		json_t *fixed =
+			json_array_get(json_object_get(port, "fixed_ips"), 0);
+		json_t *net = json_object_get(
+			json_object_get(parts, str(port, "network_id")),
+			"network");
+		json_t *subnet;
+		uint32_t addr;
+		int plen;
+
+		if (!fixed || !net)
+			continue;
+		snprintf(k, sizeof(k), "subnet:%s", str(fixed, "subnet_id"));
+		subnet = json_object_get(
+			json_object_get(
+				json_object_get(parts, str(port, "network_id")),
+				"subnets"),
+			k);
+		if (!subnet || netaddr_parse_cidr4(str(subnet, "cidr"), true,
+						   &addr, &plen) < 0)
+			continue;
+		json_array_append_new(
+			ifaces,
+			json_pack("{s:O, s:O, s:O, s:O, s:O, s:i, s:O}",
+				  "port_id", json_object_get(port, "id"),
+				  "subnet_id",
+				  json_object_get(fixed, "subnet_id"),
+				  "network_id",
+				  json_object_get(port, "network_id"), "vni",
+				  json_object_get(net, "vni"), "ip",
+				  json_object_get(fixed, "ip_address"),
+				  "prefixlen", plen, "mac",
+				  json_object_get(port, "mac_address")));
+	}
+	json_array_foreach(json_object_get(doc, "routes"), i, e)
+		json_array_append_new(
+			routes,
+			json_pack("{s:O, s:O}", "destination",
+				  json_object_get(e, "destination"), "nexthop",
+				  json_object_get(e, "nexthop")));
+	snprintf(k, sizeof(k), "router:%s", id);
+	return checked(
+		json_pack("{s:s, s:s, s:s, s:I, s:b, s:o, s:o}", "key", k,
+			  "kind", "router", "id", id, "router_key",
+			  (json_int_t)key, "admin_state_up",
+			  json_is_true(json_object_get(doc, "admin_state_up")),
+			  "interfaces", ifaces, "routes", routes));
+}
+
 int view_compute(struct store *s, const char *host, json_t *networks,
-		 json_t *hosts, json_t **ret)
+		 json_t *hosts, const char *dns_domain, json_t **ret)
 {
 	json_t *view = json_object(), *named = json_object();
-	json_t *gone = json_array(), *v;
+	json_t *gone = json_array(), *parts = json_object();
+	json_t *queue = json_array(), *routers = json_object();
+	json_t *v, *part;
 	const char *net_id, *name;
 	void *tmp;
 	size_t i;
 	int r = 0;
 
-	if (!view || !named || !gone) {
+	if (!view || !named || !gone || !parts || !queue || !routers) {
 		r = -ENOMEM;
 		goto out;
 	}
+	/* The networks with a port bound to 'host' start the closure. */
 	json_object_foreach_safe(networks, tmp, net_id, v) {
-		struct store_query q = { .kind = "port", .parent_id = net_id };
-		struct ports_walk w = { host, 0, json_object(), named, false };
-		json_t *network = store_get(s, "network", net_id);
-		json_t *net_obj = network ? view_network_object(network) : NULL;
-
-		if (net_obj) {
-			w.vni = json_integer_value(
-				json_object_get(net_obj, "vni"));
-			r = store_list(s, &q, add_bound_port, &w);
-		}
-		if (r == 0 && net_obj && w.local) {
-			json_object_set(view, str(net_obj, "key"), net_obj);
-			json_object_update(view, w.ports);
-		} else if (r == 0) {
-			json_array_append_new(gone, json_string(net_id));
-		}
-		json_decref(w.ports);
-		json_decref(net_obj);
-		json_decref(network);
+		r = network_part(s, host, net_id, dns_domain, named, &part);
 		if (r < 0)
 			goto out;
+		if (part && json_is_true(json_object_get(part, "local"))) {
+			json_object_set_new(parts, net_id, part);
+			json_array_append_new(queue, json_string(net_id));
+		} else {
+			json_decref(part);
+			json_array_append_new(gone, json_string(net_id));
+		}
 	}
 	json_array_foreach(gone, i, v)
 		json_object_del(networks, json_string_value(v));
+
+	/* Close it under routing: the routers on its networks, and the
+	 * networks of those routers, until nothing is added. */
+	for (i = 0; i < json_array_size(queue); i++) {
+		const char *router_id;
+
+		part = json_object_get(
+			parts, json_string_value(json_array_get(queue, i)));
+		json_object_foreach(json_object_get(part, "routers"), router_id,
+				    v) {
+			struct store_query q = { .kind = "port",
+						 .device_id = router_id };
+			struct router_walk w = { NULL };
+			json_t *doc, *port;
+			size_t j;
+
+			if (json_object_get(routers, router_id))
+				continue;
+			doc = store_get(s, "router", router_id);
+			if (!doc) {
+				/* A dangling interface: no router. */
+				json_object_set_new(routers, router_id,
+						    json_null());
+				continue;
+			}
+			w.ports = json_array();
+			r = store_list(s, &q, add_router_port, &w);
+			json_object_set_new(routers, router_id,
+					    json_pack("{s:o, s:o}", "doc", doc,
+						      "ports", w.ports));
+			if (r < 0)
+				goto out;
+			json_array_foreach(w.ports, j, port) {
+				const char *other = str(port, "network_id");
+				json_t *p;
+
+				if (!other || json_object_get(parts, other))
+					continue;
+				r = network_part(s, host, other, dns_domain,
+						 named, &p);
+				if (r < 0)
+					goto out;
+				if (!p)
+					continue;
+				json_object_set_new(parts, other, p);
+				json_array_append_new(queue,
+						      json_string(other));
+			}
+		}
+	}
+
+	json_object_foreach(parts, net_id, part) {
+		json_t *net_obj = json_object_get(part, "network");
+
+		json_object_set(view, str(net_obj, "key"), net_obj);
+		json_object_update(view, json_object_get(part, "ports"));
+		json_object_update(view, json_object_get(part, "subnets"));
+	}
+	json_object_foreach(routers, name, v) {
+		json_t *obj;
+
+		if (json_is_null(v))
+			continue;
+		obj = router_object(s, json_object_get(v, "doc"),
+				    json_object_get(v, "ports"), parts);
+		if (obj)
+			json_object_set_new(view, str(obj, "key"), obj);
+	}
+	/* 'named' holds the hosts of every network walked, of those kept
+	 * only when the closure took them all; recollect from the view. */
+	json_object_clear(named);
+	json_object_foreach(view, name, v)
+		if (!strcmp(str(v, "kind"), "port"))
+			json_object_set_new(named, str(v, "host"), json_true());
 	json_object_foreach(named, name, v) {
 		const char *ip = str(hosts, name);
 		json_t *obj = ip ? view_host_object(name, ip) : NULL;
@@ -221,6 +484,9 @@ int view_compute(struct store *s, const char *host, json_t *networks,
 out:
 	json_decref(named);
 	json_decref(gone);
+	json_decref(parts);
+	json_decref(queue);
+	json_decref(routers);
 	if (r < 0) {
 		json_decref(view);
 		return r;

@@ -7,10 +7,16 @@
 
 /*
  * Host views: what the weft-agent of one host must know, computed from the
- * store (docs/southbound.md, "What a host's view holds"). For host H:
+ * store (docs/southbound.md, "What a host's view holds"; docs/routing.md).
+ * For host H, the view is closed under routing: start with the networks
+ * that have at least one port bound to H, add every router with an
+ * interface on one of them, add every network those routers have
+ * interfaces on, and repeat until nothing is added. It holds:
  *
- *   - the networks that have at least one port bound to H;
- *   - every port of those networks bound to some host;
+ *   - those networks and their subnets;
+ *   - those routers, each with its interfaces and static routes;
+ *   - every port of those networks bound to some host (a router's
+ *     interface ports are not sent as ports: they are in their router);
  *   - the host object of every host named by those ports whose agent is
  *     registered with an underlay address.
  *
@@ -40,16 +46,22 @@ int view_host_networks(struct store *s, const char *host, json_t *networks);
  */
 int view_agent_hosts(struct store *s, json_t **ret);
 
+/* The DHCP domain name when the configuration gives none. */
+#define VIEW_DEFAULT_DNS_DOMAIN "openstacklocal"
+
 /*
  * Computes the view of 'host' over the candidate network set 'networks'
  * and removes from that set the networks (no longer) holding a port bound
- * to 'host'. 'hosts' is what view_agent_hosts() returned. Sets 'ret' to a
- * new view. Cost: one store lookup per candidate network plus a walk of
- * its ports (an index range), i.e. O(ports in the host's networks).
+ * to 'host'. 'hosts' is what view_agent_hosts() returned; 'dns_domain'
+ * goes into the subnet objects (NULL: VIEW_DEFAULT_DNS_DOMAIN). Sets 'ret'
+ * to a new view. Cost, for each network of the closure: one store lookup
+ * plus a walk of its ports and subnets (index ranges); for each router of
+ * the closure: one lookup, one index lookup of its interface ports and
+ * its key. That is O(ports and subnets of the networks the host reaches).
  * Returns 0 or a negative errno.
  */
 int view_compute(struct store *s, const char *host, json_t *networks,
-		 json_t *hosts, json_t **ret);
+		 json_t *hosts, const char *dns_domain, json_t **ret);
 
 /*
  * The differences from view 'old' (NULL: empty) to view 'new': sets
@@ -70,3 +82,6 @@ json_t *view_network_object(json_t *network);
 /* 'vni' is the port's network's VNI. */
 json_t *view_port_object(json_t *port, json_int_t vni);
 json_t *view_host_object(const char *name, const char *underlay_ip);
+/* 'network' is the subnet's network (its VNI and MTU). */
+json_t *view_subnet_object(json_t *subnet, json_t *network,
+			   const char *dns_domain);

@@ -35,6 +35,7 @@ static const struct option options[] = {
 	{ "base-mac", required_argument, NULL, 'b' },
 	{ "southbound", required_argument, NULL, 'S' },
 	{ "agent-down-time", required_argument, NULL, 'D' },
+	{ "dns-domain", required_argument, NULL, 'N' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -66,6 +67,7 @@ static void usage(FILE *f)
 		"                             unix:PATH (default " SOUTHBOUND_DEFAULT_LISTEN
 		")\n"
 		"      --agent-down-time SECONDS  an agent silent this long is dead (default 10)\n"
+		"      --dns-domain DOMAIN    the domain name DHCP hands out (default openstacklocal)\n"
 		"  -h, --help                 this text\n"
 		"  -V, --version              print the version\n");
 }
@@ -217,6 +219,7 @@ int main(int argc, char **argv)
 	sb_opts = (struct southbound_options){
 		.listen = cfg.southbound,
 		.agent_down_time = cfg.agent_down_time,
+		.dns_domain = cfg.dns_domain,
 	};
 	r = southbound_new(base, store, &sb_opts, &current_southbound, msg,
 			   sizeof(msg));

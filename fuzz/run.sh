@@ -16,8 +16,10 @@ clang $flags -o "$out/fuzz-api" fuzz/fuzz-api.c $core $libs
 clang $flags -o "$out/fuzz-netaddr" fuzz/fuzz-netaddr.c lib/netaddr.c
 # shellcheck disable=SC2086
 clang $flags -o "$out/fuzz-sbproto" fuzz/fuzz-sbproto.c lib/sbproto.c lib/netaddr.c $libs
+# shellcheck disable=SC2086
+clang $flags -Iagent -o "$out/fuzz-dhcp" fuzz/fuzz-dhcp.c agent/dhcp-proto.c
 
-for t in api netaddr sbproto; do
+for t in api netaddr sbproto dhcp; do
 	work=$(mktemp -d)
 	cp fuzz/corpus/$t/* "$work/"
 	echo "fuzz: $t for ${secs}s"

@@ -22,10 +22,16 @@ const char *const weft_drop_reason_names[WEFT_DROP_MAX] = {
 	[WEFT_DROP_TUNNEL_SRC] = "tunnel_src",
 	[WEFT_DROP_NO_TUNNEL_KEY] = "no_tunnel_key",
 	[WEFT_DROP_REDIRECT] = "redirect",
+	[WEFT_DROP_TTL_EXCEEDED] = "ttl_exceeded",
+	[WEFT_DROP_NO_ROUTE] = "no_route",
+	[WEFT_DROP_NO_NEIGH] = "no_neigh",
+	[WEFT_DROP_ROUTER_DOWN] = "router_down",
+	[WEFT_DROP_ROUTER_LOOP] = "router_loop",
+	[WEFT_DROP_TO_ROUTER] = "to_router",
 };
 
 /* A reason added to the enum without a name here fails this. */
-_Static_assert(WEFT_DROP_REDIRECT + 1 == WEFT_DROP_MAX,
+_Static_assert(WEFT_DROP_TO_ROUTER + 1 == WEFT_DROP_MAX,
 	       "name every enum weft_drop_reason in weft_drop_reason_names");
 
 const char *drop_reason_name(enum weft_drop_reason reason)

@@ -15,6 +15,8 @@
 #define MTU_MAX 65535
 #define HOST_MAX 255
 #define TAP_ID_CHARS 11
+#define DOMAIN_MAX 253
+#define ROUTER_KEY_MAX 0xffffffffLL
 #define SBPROTO_INT_MAX INT64_MAX
 
 static const char *const type_names[] = {
@@ -353,6 +355,144 @@ static int check_port_object(struct checker *c, const char *key)
 	return check_key(c, key, "port", id);
 }
 
+/* Checks that member 'name' is an IPv4 prefix with its host bits zero. */
+static int get_cidr(struct checker *c, const char *name)
+{
+	const char *s = NULL;
+	uint32_t net;
+	int plen, r = get_string(c, name, true, &s);
+
+	if (r < 0)
+		return r;
+	if (netaddr_parse_cidr4(s, true, &net, &plen) < 0)
+		return fail(-EPROTO, c->errmsg, c->len,
+			    "%s: '%s' is not an IPv4 prefix", c->what, name);
+	return 0;
+}
+
+/* Checks a list of {"destination": CIDR, "nexthop": IPv4}. */
+static int check_routes(struct checker *c, json_t *routes, const char *name)
+{
+	char what[96];
+	json_t *v;
+	size_t i;
+	int r;
+
+	json_array_foreach(routes, i, v) {
+		struct checker item = { v, what, c->errmsg, c->len };
+		const char *hop;
+
+		snprintf(what, sizeof(what), "%s: %s[%zu]", c->what, name, i);
+		if (!json_is_object(v))
+			return fail(-EPROTO, c->errmsg, c->len,
+				    "%s is not an object", what);
+		if ((r = get_cidr(&item, "destination")) < 0 ||
+		    (r = get_ipv4(&item, "nexthop", &hop)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static bool valid_domain(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > DOMAIN_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.')
+			return false;
+	return true;
+}
+
+static int check_subnet_object(struct checker *c, const char *key)
+{
+	const char *id, *net, *domain = NULL, *server;
+	json_t *dns = NULL, *routes = NULL, *gw, *v;
+	json_int_t n;
+	bool b;
+	size_t i;
+	int r;
+
+	c->what = "subnet object";
+	if ((r = get_uuid(c, "id", &id)) < 0 ||
+	    (r = get_uuid(c, "network_id", &net)) < 0 ||
+	    (r = get_int(c, "vni", 1, VNI_MAX, &n)) < 0 ||
+	    (r = get_cidr(c, "cidr")) < 0 ||
+	    (r = get_bool(c, "enable_dhcp", true, &b)) < 0 ||
+	    (r = get_typed(c, "dns_nameservers", JSON_ARRAY, &dns)) < 0 ||
+	    (r = get_typed(c, "host_routes", JSON_ARRAY, &routes)) < 0 ||
+	    (r = get_int(c, "mtu", MTU_MIN, MTU_MAX, &n)) < 0 ||
+	    (r = get_string(c, "dns_domain", true, &domain)) < 0 ||
+	    (r = get_ipv4(c, "dhcp_server", &server)) < 0)
+		return r;
+	gw = json_object_get(c->obj, "gateway_ip");
+	if (!json_is_null(gw) && (r = get_ipv4(c, "gateway_ip", &server)) < 0)
+		return r;
+	json_array_foreach(dns, i, v) {
+		uint32_t a;
+
+		if (!json_is_string(v) ||
+		    netaddr_parse_ipv4(json_string_value(v), &a) < 0)
+			return fail(
+				-EPROTO, c->errmsg, c->len,
+				"subnet object: dns_nameservers[%zu] is not an IPv4 address",
+				i);
+	}
+	if (!valid_domain(domain))
+		return fail(-EPROTO, c->errmsg, c->len,
+			    "subnet object: invalid dns_domain");
+	r = check_routes(c, routes, "host_routes");
+	if (r < 0)
+		return r;
+	return check_key(c, key, "subnet", id);
+}
+
+static int check_router_object(struct checker *c, const char *key)
+{
+	const char *id;
+	json_t *ifaces = NULL, *routes = NULL, *v;
+	json_int_t n;
+	bool b;
+	size_t i;
+	int r;
+
+	c->what = "router object";
+	if ((r = get_uuid(c, "id", &id)) < 0 ||
+	    (r = get_int(c, "router_key", 1, ROUTER_KEY_MAX, &n)) < 0 ||
+	    (r = get_bool(c, "admin_state_up", true, &b)) < 0 ||
+	    (r = get_typed(c, "interfaces", JSON_ARRAY, &ifaces)) < 0 ||
+	    (r = get_typed(c, "routes", JSON_ARRAY, &routes)) < 0)
+		return r;
+	json_array_foreach(ifaces, i, v) {
+		char what[64];
+		struct checker item = { v, what, c->errmsg, c->len };
+		const char *s = NULL;
+		uint8_t m[6];
+
+		snprintf(what, sizeof(what), "router object: interfaces[%zu]",
+			 i);
+		if (!json_is_object(v))
+			return fail(-EPROTO, c->errmsg, c->len,
+				    "%s is not an object", what);
+		if ((r = get_uuid(&item, "port_id", &s)) < 0 ||
+		    (r = get_uuid(&item, "subnet_id", &s)) < 0 ||
+		    (r = get_uuid(&item, "network_id", &s)) < 0 ||
+		    (r = get_int(&item, "vni", 1, VNI_MAX, &n)) < 0 ||
+		    (r = get_ipv4(&item, "ip", &s)) < 0 ||
+		    (r = get_int(&item, "prefixlen", 0, 32, &n)) < 0 ||
+		    (r = get_string(&item, "mac", true, &s)) < 0)
+			return r;
+		if (netaddr_parse_mac(s, m) < 0)
+			return fail(-EPROTO, c->errmsg, c->len,
+				    "%s: 'mac' is not a MAC address", what);
+	}
+	r = check_routes(c, routes, "routes");
+	if (r < 0)
+		return r;
+	return check_key(c, key, "router", id);
+}
+
 int sbproto_check_object(json_t *obj, char *errmsg, size_t errmsg_len)
 {
 	struct checker c = { obj, "view object", errmsg, errmsg_len };
@@ -371,6 +511,10 @@ int sbproto_check_object(json_t *obj, char *errmsg, size_t errmsg_len)
 		return check_network_object(&c, key);
 	if (!strcmp(kind, "port"))
 		return check_port_object(&c, key);
+	if (!strcmp(kind, "subnet"))
+		return check_subnet_object(&c, key);
+	if (!strcmp(kind, "router"))
+		return check_router_object(&c, key);
 	return fail(-EPROTO, errmsg, errmsg_len,
 		    "view object: unknown kind '%.40s'", kind);
 }

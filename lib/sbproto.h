@@ -137,11 +137,13 @@ const char *sbproto_type_name(enum sbproto_type type);
 
 /*
  * Checks one object of a view (docs/southbound.md, "Objects of a view"):
- * its "kind" is "host", "network" or "port", its "key" is "host:NAME",
- * "network:ID" or "port:ID" accordingly, and it has every member of its
- * kind with the right type and a valid value (UUIDs, VNI 1..2^24-1, MTU
- * 68..65535, MAC, IPv4 addresses, the tap name "tap" + 11 characters of
- * the port id). Unknown members are allowed. Returns 0, or -EPROTO with a
+ * its "kind" is "host", "network", "port", "subnet" or "router", its
+ * "key" is "host:NAME" or "KIND:ID" accordingly, and it has every member
+ * of its kind with the right type and a valid value (UUIDs, VNI
+ * 1..2^24-1, MTU 68..65535, MAC, IPv4 addresses, prefixes with their host
+ * bits zero, the tap name "tap" + 11 characters of the port id, a router
+ * key 1..2^32-1, a dns_domain of letters, digits, '-' and '.'). Unknown
+ * members are allowed. Returns 0, or -EPROTO with a
  * reason in 'errmsg' (may be NULL).
  */
 int sbproto_check_object(json_t *obj, char *errmsg, size_t errmsg_len);

@@ -10,6 +10,8 @@
 #include "common.h"
 
 #define WEFT_ARPHRD_ETHER 1
+#define WEFT_IP_MF 0x2000 /* more fragments (host order frag_off) */
+#define WEFT_IP_OFFSET 0x1fff /* fragment offset, in 8-byte units */
 #define WEFT_ARPOP_REQUEST 1
 #define WEFT_ARPOP_REPLY 2
 
@@ -102,4 +104,17 @@ static __always_inline struct iphdr *eth_ipv4(const struct weft_eth *p)
 	if (tot_len > p->l3_len)
 		return NULL;
 	return ip;
+}
+
+/* Whether 'ip' is a fragment that does not start its datagram: it carries
+ * no transport header. */
+static __always_inline int ip_is_later_fragment(const struct iphdr *ip)
+{
+	return (ip->frag_off & bpf_htons(WEFT_IP_OFFSET)) != 0;
+}
+
+/* Whether 'ip' is any fragment, the first one included. */
+static __always_inline int ip_is_fragment(const struct iphdr *ip)
+{
+	return (ip->frag_off & bpf_htons(WEFT_IP_MF | WEFT_IP_OFFSET)) != 0;
 }

@@ -73,25 +73,12 @@ static __always_inline int fwd_tunnel(struct __sk_buff *skb, __u32 vni,
 }
 
 /*
- * Switches the frame with destination 'dst_mac' from a port of network
- * 'vni' to where the fdb says it lives. No flooding: broadcast and
- * multicast are dropped (ARP is answered before, DHCP by the agent), and
- * so is unicast to a MAC the network does not have.
+ * Sends the frame to where the fdb entry of network 'vni' says its
+ * destination lives: local tap 'ifindex', or remote host 'host_ip'.
  */
-static __always_inline int fwd_l2(struct __sk_buff *skb, __u32 vni,
-				  const __u8 *dst_mac)
+static __always_inline int fwd_fdb(struct __sk_buff *skb, __u32 vni,
+				   __u32 ifindex, __be32 host_ip)
 {
-	struct weft_fdb_entry *dst;
-	__u32 ifindex;
-	__be32 host_ip;
-
-	if (mac_is_multicast(dst_mac))
-		return WEFT_DROP_BROADCAST;
-	dst = fdb_lookup(vni, dst_mac);
-	if (!dst)
-		return WEFT_DROP_UNKNOWN_DST;
-	ifindex = dst->ifindex;
-	host_ip = dst->host_ip;
 	if (ifindex) {
 		if (!fwd_port_up(ifindex))
 			return WEFT_DROP_ADMIN_DOWN;
@@ -100,4 +87,25 @@ static __always_inline int fwd_l2(struct __sk_buff *skb, __u32 vni,
 	if (!host_ip)
 		return WEFT_DROP_UNKNOWN_DST;
 	return fwd_tunnel(skb, vni, host_ip);
+}
+
+/*
+ * Finds in 'dst' the fdb entry of the destination 'dst_mac' of a frame
+ * from a port of network 'vni'. No flooding: broadcast and multicast are
+ * dropped (ARP is answered before, DHCP by the agent), and so is unicast
+ * to a MAC the network does not have. The entry may be a router's
+ * interface: the caller routes then, instead of switching.
+ */
+static __always_inline int fwd_l2_dst(__u32 vni, const __u8 *dst_mac,
+				      struct weft_fdb_entry **dst)
+{
+	struct weft_fdb_entry *e;
+
+	if (mac_is_multicast(dst_mac))
+		return WEFT_DROP_BROADCAST;
+	e = fdb_lookup(vni, dst_mac);
+	if (!e)
+		return WEFT_DROP_UNKNOWN_DST;
+	*dst = e;
+	return WEFT_OK;
 }

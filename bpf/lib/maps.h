@@ -50,6 +50,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } port_addrs SEC(".maps");
 
+/* (64 + plen, router key, 0, ip prefix) -> a route of that router:
+ * every router's table in one trie, kept apart by the router key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_MAX_ROUTES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_route_key);
+	__type(value, struct weft_route);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} routes SEC(".maps");
+
 /* Underlay address (__be32) -> a host allowed to send tunnel traffic. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

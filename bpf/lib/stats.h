@@ -43,6 +43,24 @@ static __always_inline void stats_tx(__u32 ifindex, __u32 len)
 	}
 }
 
+/* A DHCP request of the port 'ifindex' passed up to the agent. */
+static __always_inline void stats_to_agent(__u32 ifindex)
+{
+	struct weft_stats *s = stats_of(ifindex);
+
+	if (s)
+		s->to_agent++;
+}
+
+/* An ICMP reply or error the datapath sent to the port 'ifindex'. */
+static __always_inline void stats_icmp_sent(__u32 ifindex)
+{
+	struct weft_stats *s = stats_of(ifindex);
+
+	if (s)
+		s->icmp_sent++;
+}
+
 /* Counts a drop for 'reason' on 'ifindex' and returns the TC verdict. */
 static __always_inline int stats_drop(__u32 ifindex, int reason)
 {

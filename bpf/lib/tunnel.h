@@ -65,7 +65,8 @@ static __always_inline int tunnel_check_outer(const struct weft_tunnel_info *t)
  * live, for this network, on the very host that sent the frame
  * (WEFT_DROP_TUNNEL_SRC), so no host can inject frames in another's name;
  * the destination must be a local port of the network
- * (WEFT_DROP_NOT_LOCAL).
+ * (WEFT_DROP_NOT_LOCAL). A routed frame has a router interface's MAC as
+ * source, which every host of the network may send from.
  */
 static __always_inline int tunnel_check_inner(const struct weft_tunnel_info *t,
 					      const struct weft_eth *p,
@@ -80,10 +81,14 @@ static __always_inline int tunnel_check_inner(const struct weft_tunnel_info *t,
 	if (p->proto != ETH_P_IP)
 		return WEFT_DROP_ETHERTYPE;
 	src = fdb_lookup(t->vni, p->eth->h_source);
-	if (!src || src->ifindex != 0 || src->host_ip != t->remote_ip)
+	if (!src)
+		return WEFT_DROP_TUNNEL_SRC;
+	/* A router's interface lives on every host: the sender routed the
+	 * packet itself (one hop), with the interface MAC as source. */
+	if (!src->router && (src->ifindex != 0 || src->host_ip != t->remote_ip))
 		return WEFT_DROP_TUNNEL_SRC;
 	dst = fdb_lookup(t->vni, p->eth->h_dest);
-	if (!dst || dst->ifindex == 0)
+	if (!dst || dst->ifindex == 0 || dst->router)
 		return WEFT_DROP_NOT_LOCAL;
 	*ifindex = dst->ifindex;
 	return WEFT_OK;

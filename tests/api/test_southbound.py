@@ -120,7 +120,8 @@ def api(sb):
 
 def network(api, cidr="10.0.0.0/24"):
     net = api.create("network", name="n")
-    api.create("subnet", network_id=net["id"], ip_version=4, cidr=cidr)
+    sn = api.create("subnet", network_id=net["id"], ip_version=4, cidr=cidr)
+    net["subnets"] = [sn["id"]]
     return net
 
 
@@ -150,8 +151,8 @@ def test_hello_snapshot(sb, api):
     assert snap["revision"] > 0
     objs = by_key(snap["objects"])
     # h2 has no agent: its port is sent, its host object is not.
-    assert sorted(objs) == sorted(["network:" + net["id"], "port:" + p1["id"],
-                                   "port:" + p2["id"], "host:h1"])
+    assert sorted(objs) == sorted(["network:" + net["id"], "subnet:" + net["subnets"][0],
+                                   "port:" + p1["id"], "port:" + p2["id"], "host:h1"])
     assert objs["host:h1"] == {"key": "host:h1", "kind": "host", "name": "h1",
                                "underlay_ip": "192.0.2.11"}
     n = objs["network:" + net["id"]]
@@ -173,8 +174,8 @@ def test_hello_snapshot(sb, api):
     b = FakeAgent(sb, "h2", "192.0.2.12")
     snap_b = b.hello()
     assert "host:h1" in by_key(snap_b["objects"]) and "host:h2" in by_key(snap_b["objects"])
-    # Both networks, the three bound ports, both hosts.
-    assert len(snap_b["objects"]) == 7
+    # Both networks and their subnets, the three bound ports, both hosts.
+    assert len(snap_b["objects"]) == 9
     d = a.next()
     assert d["type"] == "delta"
     assert d["delete"] == []
@@ -193,7 +194,8 @@ def test_deltas_follow_api_writes(sb, api):
     p = port(api, net, "h1")
     d = a.next()
     assert d["type"] == "delta" and d["delete"] == []
-    assert keys(d["upsert"]) == sorted(["network:" + net["id"], "port:" + p["id"], "host:h1"])
+    assert keys(d["upsert"]) == sorted(["network:" + net["id"], "subnet:" + net["subnets"][0],
+                                        "port:" + p["id"], "host:h1"])
     rev = d["revision"]
 
     q = port(api, net, "elsewhere")
@@ -218,7 +220,8 @@ def test_deltas_follow_api_writes(sb, api):
     assert api.delete("/v2.0/ports/" + p["id"]).status_code == 204
     d = a.next()
     assert d["upsert"] == []
-    assert sorted(d["delete"]) == sorted(["network:" + net["id"], "port:" + p["id"], "host:h1"])
+    assert sorted(d["delete"]) == sorted(["network:" + net["id"], "subnet:" + net["subnets"][0],
+                                          "port:" + p["id"], "host:h1"])
 
     # Heartbeats carry the revision the agent's view is exact at.
     hb = a.next(4, types=("heartbeat",))

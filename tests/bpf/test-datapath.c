@@ -186,6 +186,8 @@ static struct weft_stats get_stats(uint32_t ifindex)
 			sum.rx_bytes += percpu[c].rx_bytes;
 			sum.tx_packets += percpu[c].tx_packets;
 			sum.tx_bytes += percpu[c].tx_bytes;
+			sum.to_agent += percpu[c].to_agent;
+			sum.icmp_sent += percpu[c].icmp_sent;
 			for (int d = 0; d < WEFT_DROP_MAX; d++)
 				sum.drops[d] += percpu[c].drops[d];
 		}
@@ -371,6 +373,8 @@ static void assert_stats_equal(const struct weft_stats *a,
 	assert_int_equal(a->rx_bytes, b->rx_bytes);
 	assert_int_equal(a->tx_packets, b->tx_packets);
 	assert_int_equal(a->tx_bytes, b->tx_bytes);
+	assert_int_equal(a->to_agent, b->to_agent);
+	assert_int_equal(a->icmp_sent, b->icmp_sent);
 	for (int d = 0; d < WEFT_DROP_MAX; d++) {
 		if (a->drops[d] != b->drops[d])
 			print_error("drops[%s]: %llu != %llu\n",
@@ -1085,13 +1089,895 @@ static void tunnel_destination_admin_down(void **state)
 	expect_tunnel_drop(&in, WEFT_DROP_ADMIN_DOWN);
 }
 
+/* --- routing ------------------------------------------------------------ */
+
+/*
+ * The routed world, added to the standard one by routing_topology():
+ * router 1 joins network 100 (10.0.0.0/24, A and C, gateway .254) and
+ * network 200 (10.0.1.0/24: local port B, E on host 192.0.2.12). Tenant
+ * 2 has the very same ranges behind router 2: network 310 with local port
+ * F (10.0.0.1, like A) and network 320 with G on host 192.0.2.13. Router 3
+ * (two_routers_*) shares network 200 with router 1 and joins network 500
+ * (10.0.2.0/24, H on host 192.0.2.12).
+ */
+#define R1 1
+#define R2 2
+#define R3 3
+#define VNI_T2A 310
+#define VNI_T2B 320
+#define VNI_FAR 500
+#define IF_B 12 /* local port of network 200 */
+#define IF_F 13 /* local port of network 310 (tenant 2) */
+
+static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+static const uint8_t MAC_F[6] = { 0x02, 0, 0, 0, 0, 0x0f };
+static const uint8_t MAC_G[6] = { 0x02, 0, 0, 0, 0, 0x10 };
+static const uint8_t MAC_H[6] = { 0x02, 0, 0, 0, 0, 0x11 };
+static const uint8_t MAC_R1A[6] = { 0x02, 0, 0, 0, 0x01, 0x0a };
+static const uint8_t MAC_R1B[6] = { 0x02, 0, 0, 0, 0x01, 0x0b };
+static const uint8_t MAC_R2A[6] = { 0x02, 0, 0, 0, 0x02, 0x0a };
+static const uint8_t MAC_R2B[6] = { 0x02, 0, 0, 0, 0x02, 0x0b };
+static const uint8_t MAC_R3A[6] = { 0x02, 0, 0, 0, 0x03, 0x0a };
+static const uint8_t MAC_R3B[6] = { 0x02, 0, 0, 0, 0x03, 0x0b };
+
+#define GW_A IP(10, 0, 0, 254) /* router 1 (and 2) on 10.0.0.0/24 */
+#define GW_B IP(10, 0, 1, 254) /* router 1 (and 2) on 10.0.1.0/24 */
+#define GW_R3 IP(10, 0, 1, 253) /* router 3 on 10.0.1.0/24 */
+#define GW_FAR IP(10, 0, 2, 254) /* router 3 on 10.0.2.0/24 */
+#define IP_B IP(10, 0, 1, 3)
+#define IP_E IP(10, 0, 1, 5) /* also G's, in tenant 2 */
+#define IP_H IP(10, 0, 2, 7)
+#define IP_OUTSIDE IP(8, 8, 8, 8)
+
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_UDP_ 17
+
+static void add_router_mac(uint32_t vni, const uint8_t mac[6], uint32_t router,
+			   uint32_t flags)
+{
+	struct weft_fdb_key k = { .vni = vni };
+	struct weft_fdb_entry e = { .router = router, .flags = flags };
+
+	memcpy(k.mac, mac, 6);
+	put(bpf_map__fd(skel->maps.fdb), &k, &e);
+}
+
+static void add_route(uint32_t router, uint32_t ip, int prefix,
+		      const struct weft_route *rt)
+{
+	struct weft_route_key k = { .prefixlen = 64 + (uint32_t)prefix,
+				    .router = router,
+				    .ip = ip };
+
+	put(bpf_map__fd(skel->maps.routes), &k, rt);
+}
+
+/* A router interface as the agent writes it: fdb, neigh and the
+ * connected route of its subnet. */
+static void add_router_interface(uint32_t router, uint32_t vni,
+				 const uint8_t mac[6], uint32_t ifaddr,
+				 uint32_t subnet, int prefix)
+{
+	struct weft_route rt = { .kind = WEFT_ROUTE_CONNECTED,
+				 .vni = vni,
+				 .ifaddr = ifaddr };
+
+	memcpy(rt.mac, mac, 6);
+	add_router_mac(vni, mac, router, 0);
+	add_neigh(vni, ifaddr, mac);
+	add_route(router, subnet, prefix, &rt);
+}
+
+static void add_static_route(uint32_t router, uint32_t dst, int prefix,
+			     uint32_t nexthop)
+{
+	struct weft_route rt = { .kind = WEFT_ROUTE_NEXTHOP,
+				 .nexthop = nexthop };
+
+	add_route(router, dst, prefix, &rt);
+}
+
+static void add_local_port(uint32_t ifindex, uint32_t vni, const uint8_t mac[6],
+			   uint32_t ip)
+{
+	add_port(ifindex, vni, mac, WEFT_PORT_F_UP | WEFT_PORT_F_SECURITY);
+	add_port_addr(ifindex, ip, 32, mac);
+	add_fdb(vni, mac, ifindex, HOST_SELF);
+	add_neigh(vni, ip, mac);
+}
+
+static void routing_topology(void)
+{
+	add_router_interface(R1, VNI, MAC_R1A, GW_A, IP(10, 0, 0, 0), 24);
+	add_router_interface(R1, VNI_OTHER, MAC_R1B, GW_B, IP(10, 0, 1, 0), 24);
+	add_local_port(IF_B, VNI_OTHER, MAC_B, IP_B);
+	add_neigh(VNI_OTHER, IP_E, MAC_E); /* E: fdb on 192.0.2.12 */
+
+	add_router_interface(R2, VNI_T2A, MAC_R2A, GW_A, IP(10, 0, 0, 0), 24);
+	add_router_interface(R2, VNI_T2B, MAC_R2B, GW_B, IP(10, 0, 1, 0), 24);
+	add_local_port(IF_F, VNI_T2A, MAC_F, IP_A);
+	add_fdb(VNI_T2B, MAC_G, 0, HOST_OTHER);
+	add_neigh(VNI_T2B, IP_E, MAC_G);
+}
+
+/* Router 3 behind router 1 on network 200, and the routes between. */
+static void second_router(void)
+{
+	add_router_interface(R3, VNI_OTHER, MAC_R3A, GW_R3, IP(10, 0, 1, 0),
+			     24);
+	add_router_interface(R3, VNI_FAR, MAC_R3B, GW_FAR, IP(10, 0, 2, 0), 24);
+	add_static_route(R1, IP(10, 0, 2, 0), 24, GW_R3);
+	add_static_route(R3, IP(10, 0, 0, 0), 24, GW_B);
+	add_fdb(VNI_FAR, MAC_H, 0, HOST_D);
+	add_neigh(VNI_FAR, IP_H, MAC_H);
+}
+
+/* The Internet checksum of 'n' bytes at 'p': 0 over a valid header. */
+static uint16_t csum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)(p[n - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+struct ipv4_spec {
+	uint32_t saddr, daddr;
+	uint8_t proto;
+	uint8_t ttl;
+	uint16_t frag; /* flags and offset, host order */
+	const uint8_t *opts;
+	size_t optlen; /* a multiple of 4 */
+};
+
+/* An IPv4 frame with a valid header checksum and 'payload' after it. */
+static struct frame ipv4_frame(const uint8_t dst[6], const uint8_t src[6],
+			       const struct ipv4_spec *s, const void *payload,
+			       size_t len)
+{
+	struct frame f = { .len = 0 };
+	uint16_t c;
+
+	put_eth(&f, dst, src, ETH_P_IPV4);
+	put_u8(&f, (uint8_t)(0x40 | (20 + s->optlen) / 4));
+	put_u8(&f, 0);
+	put_be16(&f, (uint16_t)(20 + s->optlen + len));
+	put_be16(&f, 0x1234); /* id */
+	put_be16(&f, s->frag);
+	put_u8(&f, s->ttl);
+	put_u8(&f, s->proto);
+	put_be16(&f, 0);
+	put_ip(&f, s->saddr);
+	put_ip(&f, s->daddr);
+	if (s->optlen)
+		put_bytes(&f, s->opts, s->optlen);
+	c = csum(f.b + 14, 20 + s->optlen);
+	f.b[24] = (uint8_t)(c >> 8);
+	f.b[25] = (uint8_t)c;
+	put_bytes(&f, payload, len);
+	return f;
+}
+
+/* UDP 4000 -> 5000 with 18 bytes of payload, TTL 'ttl'. */
+static struct frame routed_udp(const uint8_t dst[6], const uint8_t src[6],
+			       uint32_t saddr, uint32_t daddr, uint8_t ttl)
+{
+	static const uint8_t udp[26] = { 0x0f, 0xa0, 0x13, 0x88, 0,   26,  0,
+					 0,    'w',  'e',  'f',	 't', ' ', 'r',
+					 'o',  'u',  't',  'e',	 'd', ' ', 'p',
+					 'a',  'c',  'k',  'e',	 't' };
+	struct ipv4_spec s = { .saddr = saddr,
+			       .daddr = daddr,
+			       .proto = IPPROTO_UDP_,
+			       .ttl = ttl,
+			       .frag = 0x4000 };
+
+	return ipv4_frame(dst, src, &s, udp, sizeof(udp));
+}
+
+/* An ICMP message of 'type'/'code' (id 0x4242, seq 7 and 12 bytes of
+ * data) with a valid checksum. */
+static struct frame icmp_frame(const uint8_t dst[6], const uint8_t src[6],
+			       uint32_t saddr, uint32_t daddr, uint8_t type,
+			       uint8_t code, uint8_t ttl)
+{
+	uint8_t icmp[20] = { type, code, 0,   0,   0x42, 0x42, 0,
+			     7,	   'p',	 'i', 'n', 'g',	 ' ',  'p',
+			     'a',  'y',	 'l', 'o', 'a',	 'd' };
+	struct ipv4_spec s = { .saddr = saddr,
+			       .daddr = daddr,
+			       .proto = IPPROTO_ICMP_,
+			       .ttl = ttl };
+	uint16_t c = csum(icmp, sizeof(icmp));
+
+	icmp[2] = (uint8_t)(c >> 8);
+	icmp[3] = (uint8_t)c;
+	return ipv4_frame(dst, src, &s, icmp, sizeof(icmp));
+}
+
+static size_t ip_hlen(const struct frame *f)
+{
+	return (size_t)(f->b[14] & 0xf) * 4;
+}
+
+/*
+ * Checks that 'out' is 'in' routed across 'hops' routers: Ethernet
+ * destination 'dst' and source 'src', TTL 'hops' lower, a valid header
+ * checksum, and every other byte (options, fragment fields, payload) as
+ * it was.
+ */
+static void assert_routed(const struct frame *out, const struct frame *in,
+			  const uint8_t dst[6], const uint8_t src[6], int hops)
+{
+	size_t hl = ip_hlen(in);
+
+	assert_int_equal(out->len, in->len);
+	assert_memory_equal(out->b, dst, 6);
+	assert_memory_equal(out->b + 6, src, 6);
+	assert_memory_equal(out->b + 12, in->b + 12, 2 + 8);
+	assert_int_equal(out->b[22], in->b[22] - hops); /* TTL */
+	assert_int_equal(out->b[23], in->b[23]); /* protocol */
+	assert_int_equal(csum(out->b + 14, hl), 0);
+	assert_memory_equal(out->b + 26, in->b + 26, in->len - 26);
+}
+
+/*
+ * Checks that 'out' is the ICMP error 'type'/'code' about the packet
+ * 'quoted' (the IP packet as the router saw it, from its IP header), sent
+ * from 'mac_src'/'ip_src' to 'mac_dst'/'ip_dst': headers, lengths,
+ * checksums, and the quote (header with options and 8 bytes).
+ */
+static void assert_icmp_error(const struct frame *out, const uint8_t *quoted,
+			      uint8_t type, uint8_t code,
+			      const uint8_t mac_dst[6],
+			      const uint8_t mac_src[6], uint32_t ip_src,
+			      uint32_t ip_dst)
+{
+	size_t hl = (size_t)(quoted[0] & 0xf) * 4;
+	size_t tot = (size_t)(quoted[2] << 8 | quoted[3]);
+	size_t q = hl + (tot - hl < 8 ? tot - hl : 8);
+	static const uint8_t zero4[4] = { 0 };
+
+	assert_int_equal(out->len, 14 + 20 + 8 + q);
+	assert_memory_equal(out->b, mac_dst, 6);
+	assert_memory_equal(out->b + 6, mac_src, 6);
+	assert_int_equal(out->b[12], 0x08);
+	assert_int_equal(out->b[13], 0x00);
+	assert_int_equal(out->b[14], 0x45);
+	assert_int_equal(out->b[16] << 8 | out->b[17], 20 + 8 + q);
+	assert_int_equal(out->b[20] & 0x1f, 0); /* not a fragment */
+	assert_int_equal(out->b[22], 64); /* TTL */
+	assert_int_equal(out->b[23], IPPROTO_ICMP_);
+	assert_int_equal(csum(out->b + 14, 20), 0);
+	assert_memory_equal(out->b + 26, &ip_src, 4);
+	assert_memory_equal(out->b + 30, &ip_dst, 4);
+	assert_int_equal(out->b[34], type);
+	assert_int_equal(out->b[35], code);
+	assert_int_equal(csum(out->b + 34, 8 + q), 0);
+	assert_memory_equal(out->b + 38, zero4, 4);
+	assert_memory_equal(out->b + 42, quoted, q);
+}
+
+/*
+ * Runs the port program on 'in' from 'ifindex' and checks that it is
+ * answered with an ICMP error back out of the tap while counted as a drop
+ * for 'reason': one more drop, icmp_sent and tx (the error) on the port,
+ * nothing else. Returns the error.
+ */
+static struct frame expect_icmp_error(uint32_t ifindex, const struct frame *in,
+				      enum weft_drop_reason reason)
+{
+	struct weft_stats before = get_stats(ifindex), after;
+	struct result res;
+
+	res = port_run(ifindex, in);
+	if (res.verdict != TC_ACT_REDIRECT)
+		print_error("expected an ICMP error for %s, got verdict %d\n",
+			    drop_reason_name(reason), res.verdict);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	after = get_stats(ifindex);
+	before.drops[reason]++;
+	before.icmp_sent++;
+	before.tx_packets++;
+	before.tx_bytes += res.out.len;
+	assert_stats_equal(&after, &before);
+	return res.out;
+}
+
+static void routed_local_rewrite(void **state)
+{
+	struct weft_stats a, b;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	/* A (10.0.0.1, network 100) to B (10.0.1.3, network 200), sent to
+	 * its gateway's MAC. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	assert_int_equal(res.out.b[22], 63);
+	assert_int_equal(get_tunnel_key().set, 0);
+
+	a = get_stats(IF_A);
+	b = get_stats(IF_B);
+	assert_int_equal(a.rx_packets, 1);
+	assert_int_equal(a.rx_bytes, in.len);
+	assert_int_equal(a.tx_packets, 0);
+	assert_int_equal(a.icmp_sent, 0);
+	assert_int_equal(b.tx_packets, 1);
+	assert_int_equal(b.tx_bytes, in.len);
+	assert_int_equal(total_drops(&a) + total_drops(&b), 0);
+
+	/* And back, B to A, from network 200. */
+	in = routed_udp(MAC_R1B, MAC_B, IP_B, IP_A, 2);
+	res = port_run(IF_B, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_A, MAC_R1A, 1);
+	assert_int_equal(get_stats(IF_A).tx_packets, 1);
+}
+
+static void routed_remote_out_vni(void **state)
+{
+	struct weft_test_tunnel_key t;
+	struct weft_stats a;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	/* E lives on 192.0.2.12 in network 200: the tunnel key carries 200,
+	 * the network of the destination, not 100, the sender's. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_E, 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_E, MAC_R1B, 1);
+	t = get_tunnel_key();
+	assert_int_equal(t.set, 1);
+	assert_int_equal(t.vni, VNI_OTHER);
+	assert_int_equal(t.remote_ip, HOST_D);
+	a = get_stats(IF_A);
+	assert_int_equal(a.rx_packets, 1);
+	assert_int_equal(total_drops(&a), 0);
+}
+
+static void routed_received_from_tunnel(void **state)
+{
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	add_network(VNI_OTHER);
+	/* What 192.0.2.12 routed to B: its source is router 1's MAC, which
+	 * lives on every host. */
+	set_tunnel_key(VNI_OTHER, HOST_D);
+	in = routed_udp(MAC_B, MAC_R1B, IP(10, 0, 0, 4), IP_B, 63);
+	res = tunnel_run(&in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_memory_equal(res.out.b, in.b, in.len);
+	assert_int_equal(get_stats(IF_B).tx_packets, 1);
+	/* A router's MAC is not a destination from the tunnel. */
+	in = routed_udp(MAC_R1B, MAC_E, IP_E, IP_B, 63);
+	expect_tunnel_drop(&in, WEFT_DROP_NOT_LOCAL);
+}
+
+static void lpm_connected_and_static(void **state)
+{
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	/* 10.0.1.128/25 is behind B (a VM that routes), more specific than
+	 * the connected 10.0.1.0/24. */
+	add_static_route(R1, IP(10, 0, 1, 128), 25, IP_B);
+	add_neigh(VNI_OTHER, IP(10, 0, 1, 200), MAC_E); /* must not be used */
+
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(10, 0, 1, 200), 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	assert_int_equal(get_tunnel_key().set, 0);
+	assert_int_equal(get_stats(IF_B).tx_packets, 1);
+
+	/* Below .128, the connected subnet: E, remote. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_E, 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_E, MAC_R1B, 1);
+	assert_int_equal(get_tunnel_key().set, 1);
+}
+
+static void static_route_nexthop(void **state)
+{
+	struct frame in, err;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	/* 192.168.0.0/16 and the default route through B. */
+	add_static_route(R1, IP(192, 168, 0, 0), 16, IP_B);
+	add_static_route(R1, 0, 0, IP_B);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(192, 168, 4, 4), 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	assert_int_equal(get_stats(IF_B).tx_packets, 2);
+
+	/* A next hop that is not on a connected subnet resolves nowhere
+	 * (nor through another static route): net unreachable. */
+	add_static_route(R1, IP(172, 16, 0, 0), 12, IP(192, 168, 9, 9));
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(172, 16, 1, 1), 64);
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_NO_ROUTE);
+	assert_icmp_error(&err, in.b + 14, 3, 0, MAC_A, MAC_R1A, GW_A, IP_A);
+	/* A next hop without a port: host unreachable. */
+	add_static_route(R1, IP(172, 16, 0, 0), 12, IP(10, 0, 1, 99));
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_NO_NEIGH);
+	assert_icmp_error(&err, in.b + 14, 3, 1, MAC_A, MAC_R1A, GW_A, IP_A);
+}
+
+static void ttl_exceeded_icmp(void **state)
+{
+	static const uint8_t opts[8] = { 0x01, 0x01, 0x01, 0x01,
+					 0x01, 0x01, 0x01, 0x00 };
+	struct ipv4_spec s = { .saddr = IP_A,
+			       .daddr = IP_B,
+			       .proto = IPPROTO_UDP_,
+			       .ttl = 1,
+			       .opts = opts,
+			       .optlen = sizeof(opts) };
+	static const uint8_t udp[4] = { 0x0f, 0xa0, 0x13, 0x88 };
+	struct frame in, err;
+
+	NEED_BPF();
+	routing_topology();
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 1);
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+	/* From the router's address on A's subnet, quoting A's header and
+	 * the UDP header. */
+	assert_icmp_error(&err, in.b + 14, 11, 0, MAC_A, MAC_R1A, GW_A, IP_A);
+	assert_int_equal(err.len, 14 + 20 + 8 + 20 + 8);
+	assert_int_equal(get_stats(IF_B).tx_packets, 0);
+
+	/* TTL 0 likewise. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 0);
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+	assert_icmp_error(&err, in.b + 14, 11, 0, MAC_A, MAC_R1A, GW_A, IP_A);
+
+	/* A header with options is quoted whole; a payload shorter than 8
+	 * bytes is quoted as it is. The packet grows to hold the error. */
+	in = ipv4_frame(MAC_R1A, MAC_A, &s, udp, sizeof(udp));
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+	assert_icmp_error(&err, in.b + 14, 11, 0, MAC_A, MAC_R1A, GW_A, IP_A);
+	assert_int_equal(err.len, 14 + 20 + 8 + 28 + 4);
+	assert_true(err.len > in.len);
+
+	/* From B's side, from the router's address there. */
+	in = routed_udp(MAC_R1B, MAC_B, IP_B, IP_A, 1);
+	err = expect_icmp_error(IF_B, &in, WEFT_DROP_TTL_EXCEEDED);
+	assert_icmp_error(&err, in.b + 14, 11, 0, MAC_B, MAC_R1B, GW_B, IP_B);
+}
+
+static void router_arp_reply(void **state)
+{
+	struct frame in, want;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	/* The existing responder answers for the gateway: the agent puts
+	 * the router's interfaces in neigh. */
+	in = arp_request(MAC_A, IP_A, GW_A);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	want = arp_frame(MAC_A, MAC_R1A, 2, MAC_R1A, GW_A, MAC_A, IP_A);
+	assert_int_equal(res.out.len, want.len);
+	assert_memory_equal(res.out.b, want.b, want.len);
+	/* Router 1's address on network 200 is not an answer in 100. */
+	in = arp_request(MAC_A, IP_A, GW_B);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ARP_UNKNOWN);
+	/* Tenant 2's gateway has the same address and its own MAC. */
+	in = arp_request(MAC_F, IP_A, GW_A);
+	res = port_run(IF_F, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_memory_equal(res.out.b + 22, MAC_R2A, 6);
+}
+
+/* Checks that 'out' is the echo reply to the echo request 'in' from
+ * 'ip_from', Ethernet from 'mac_from'. */
+static void assert_echo_reply(const struct frame *out, const struct frame *in,
+			      const uint8_t mac_from[6], uint32_t ip_from)
+{
+	assert_int_equal(out->len, in->len);
+	assert_memory_equal(out->b, in->b + 6, 6);
+	assert_memory_equal(out->b + 6, mac_from, 6);
+	assert_memory_equal(out->b + 12, in->b + 12, 10); /* to the TTL */
+	assert_int_equal(out->b[22], 64);
+	assert_int_equal(out->b[23], IPPROTO_ICMP_);
+	assert_int_equal(csum(out->b + 14, 20), 0);
+	assert_memory_equal(out->b + 26, &ip_from, 4);
+	assert_memory_equal(out->b + 30, in->b + 26, 4);
+	assert_int_equal(out->b[34], 0); /* echo reply */
+	assert_int_equal(out->b[35], 0);
+	assert_int_equal(csum(out->b + 34, in->len - 34), 0);
+	/* Identifier, sequence and data as they were. */
+	assert_memory_equal(out->b + 38, in->b + 38, in->len - 38);
+}
+
+static void router_echo_reply(void **state)
+{
+	struct weft_stats before, after;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, GW_A, 8, 0, 64);
+	before = get_stats(IF_A);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_echo_reply(&res.out, &in, MAC_R1A, GW_A);
+	after = get_stats(IF_A);
+	before.rx_packets++;
+	before.rx_bytes += in.len;
+	before.tx_packets++;
+	before.tx_bytes += in.len;
+	before.icmp_sent++;
+	assert_stats_equal(&after, &before);
+
+	/* The router's address on the other subnet answers too, through the
+	 * interface the request was sent to; and a TTL of 1 is fine for a
+	 * packet that is not forwarded. */
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, GW_B, 8, 0, 1);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_echo_reply(&res.out, &in, MAC_R1A, GW_B);
+	assert_int_equal(get_stats(IF_A).icmp_sent, 2);
+
+	/* Anything else to the router is dropped. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, GW_A, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_TO_ROUTER);
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, GW_A, 0, 0, 64); /* a reply */
+	expect_port_drop(IF_A, &in, WEFT_DROP_TO_ROUTER);
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, GW_A, 8, 0, 64);
+	in.b[20] = 0x20; /* a fragment: the router does not reassemble */
+	in.b[24] = in.b[25] = 0;
+	{
+		uint16_t c = csum(in.b + 14, 20);
+
+		in.b[24] = (uint8_t)(c >> 8);
+		in.b[25] = (uint8_t)c;
+	}
+	expect_port_drop(IF_A, &in, WEFT_DROP_TO_ROUTER);
+}
+
+static void net_and_host_unreachable(void **state)
+{
+	struct frame in, err;
+
+	NEED_BPF();
+	routing_topology();
+	/* No route (no default route either). */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 64);
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_NO_ROUTE);
+	assert_icmp_error(&err, in.b + 14, 3, 0, MAC_A, MAC_R1A, GW_A, IP_A);
+	/* An echo request is not an error: it gets one. */
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 8, 0, 64);
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_NO_ROUTE);
+	assert_icmp_error(&err, in.b + 14, 3, 0, MAC_A, MAC_R1A, GW_A, IP_A);
+	/* A connected subnet without that address. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(10, 0, 1, 77), 64);
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_NO_NEIGH);
+	assert_icmp_error(&err, in.b + 14, 3, 1, MAC_A, MAC_R1A, GW_A, IP_A);
+	/* neigh knows the address, fdb does not know where it lives. */
+	add_neigh(VNI_OTHER, IP(10, 0, 1, 78), MAC_X);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(10, 0, 1, 78), 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_UNKNOWN_DST);
+
+	/* Never an error about an error: dropped, nothing sent. */
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 3, 1, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_NO_ROUTE);
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, IP_B, 11, 0, 1);
+	expect_port_drop(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+	/* Nor to a broadcast destination. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(255, 255, 255, 255), 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_NO_ROUTE);
+	assert_int_equal(get_stats(IF_A).icmp_sent, 3);
+}
+
+static void overlapping_tenants(void **state)
+{
+	struct weft_test_tunnel_key t;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	/* 10.0.0.1 -> 10.0.1.5 in tenant 1: E, network 200, 192.0.2.12. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_E, 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_E, MAC_R1B, 1);
+	t = get_tunnel_key();
+	assert_int_equal(t.vni, VNI_OTHER);
+	assert_int_equal(t.remote_ip, HOST_D);
+
+	/* The same addresses in tenant 2: G, network 320, 192.0.2.13. */
+	in = routed_udp(MAC_R2A, MAC_F, IP_A, IP_E, 64);
+	res = port_run(IF_F, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_G, MAC_R2B, 1);
+	t = get_tunnel_key();
+	assert_int_equal(t.vni, VNI_T2B);
+	assert_int_equal(t.remote_ip, HOST_OTHER);
+
+	/* Tenant 2 has no B: its router never finds tenant 1's. */
+	in = routed_udp(MAC_R2A, MAC_F, IP_A, IP_B, 64);
+	expect_icmp_error(IF_F, &in, WEFT_DROP_NO_NEIGH);
+	assert_int_equal(get_stats(IF_B).tx_packets, 0);
+	/* Tenant 1's router MAC is not in tenant 2's network. */
+	in = routed_udp(MAC_R1A, MAC_F, IP_A, IP_E, 64);
+	expect_port_drop(IF_F, &in, WEFT_DROP_UNKNOWN_DST);
+	/* An echo to tenant 2's gateway answers from its own MAC. */
+	in = icmp_frame(MAC_R2A, MAC_F, IP_A, GW_A, 8, 0, 64);
+	res = port_run(IF_F, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_echo_reply(&res.out, &in, MAC_R2A, GW_A);
+}
+
+static void two_routers_one_pass(void **state)
+{
+	struct weft_test_tunnel_key t;
+	struct frame in, err, seen;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	second_router();
+	/* A -> H: router 1 (static route via 10.0.1.253), router 3
+	 * (connected), tunnelled in network 500. Two hops, one pass. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_H, 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_H, MAC_R3B, 2);
+	assert_int_equal(res.out.b[22], 62);
+	t = get_tunnel_key();
+	assert_int_equal(t.vni, VNI_FAR);
+	assert_int_equal(t.remote_ip, HOST_D);
+	assert_int_equal(get_stats(IF_A).rx_packets, 1);
+
+	/* TTL 2 expires in router 3: the error comes from its address on
+	 * the shared subnet, quoting the header as router 3 got it (TTL 1),
+	 * and goes back to A from router 1's MAC. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_H, 2);
+	seen = in;
+	seen.b[22] = 1;
+	seen.b[24] = seen.b[25] = 0;
+	{
+		uint16_t c = csum(seen.b + 14, 20);
+
+		seen.b[24] = (uint8_t)(c >> 8);
+		seen.b[25] = (uint8_t)c;
+	}
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+	assert_icmp_error(&err, seen.b + 14, 11, 0, MAC_A, MAC_R1A, GW_R3,
+			  IP_A);
+
+	/* Router 3's far address answers pings across router 1. */
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, GW_FAR, 8, 0, 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_echo_reply(&res.out, &in, MAC_R1A, GW_FAR);
+
+	/* No route in router 3: net unreachable from router 3. */
+	add_static_route(R1, IP(10, 0, 3, 0), 24, GW_R3);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(10, 0, 3, 1), 64);
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_NO_ROUTE);
+	assert_int_equal(err.b[35], 0);
+	assert_memory_equal(err.b + 26, &(uint32_t){ GW_R3 }, 4);
+}
+
+static void router_loop_bounded(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	routing_topology();
+	second_router();
+	/* 10.9.0.0/16: router 1 sends it to router 3, router 3 back to
+	 * router 1. The TTL would last 64 hops; the bound stops it first,
+	 * without an error. */
+	add_static_route(R1, IP(10, 9, 0, 0), 16, GW_R3);
+	add_static_route(R3, IP(10, 9, 0, 0), 16, GW_B);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(10, 9, 0, 1), 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ROUTER_LOOP);
+	assert_int_equal(get_tunnel_key().set, 0);
+	/* With less TTL than the bound, the TTL runs out first. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP(10, 9, 0, 1), 3);
+	expect_icmp_error(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+}
+
+static void router_admin_down(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	routing_topology();
+	second_router();
+	add_router_mac(VNI_OTHER, MAC_R3A, R3, WEFT_FDB_F_ROUTER_DOWN);
+	/* Router 3 down: router 1 hands it over, router 3 drops it. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_H, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ROUTER_DOWN);
+	/* Router 1 down: nothing, not even pings or errors. */
+	add_router_mac(VNI, MAC_R1A, R1, WEFT_FDB_F_ROUTER_DOWN);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ROUTER_DOWN);
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, GW_A, 8, 0, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ROUTER_DOWN);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 1);
+	expect_port_drop(IF_A, &in, WEFT_DROP_ROUTER_DOWN);
+	assert_int_equal(get_stats(IF_B).tx_packets, 0);
+	assert_int_equal(get_stats(IF_A).icmp_sent, 0);
+}
+
+static void ip_options_and_fragments_routed(void **state)
+{
+	/* Record route (7, length 11, pointer 4, two slots), padded with
+	 * end of options. */
+	static const uint8_t opts[12] = { 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t data[24] = "later fragment, no UDP!";
+	static const uint8_t udp[16] = { 0x0f, 0xa0, 0x13, 0x88, 0,   40,
+					 0,    0,    'f',  'i',	 'r', 's',
+					 't',  '.',  '.',  '.' };
+	struct ipv4_spec s = { .saddr = IP_A,
+			       .daddr = IP_B,
+			       .proto = IPPROTO_UDP_,
+			       .ttl = 64,
+			       .opts = opts,
+			       .optlen = sizeof(opts) };
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	/* Options: only TTL and checksum change; the 32-byte header is
+	 * summed whole. */
+	in = ipv4_frame(MAC_R1A, MAC_A, &s, udp, sizeof(udp));
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	assert_memory_equal(res.out.b + 34, opts, sizeof(opts));
+
+	/* The first fragment (MF, offset 0) and a later one (offset 16
+	 * bytes, no UDP header) both go the same way, fields untouched. */
+	s.opts = NULL;
+	s.optlen = 0;
+	s.frag = 0x2000;
+	in = ipv4_frame(MAC_R1A, MAC_A, &s, udp, sizeof(udp));
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	s.frag = 2;
+	in = ipv4_frame(MAC_R1A, MAC_A, &s, data, sizeof(data));
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	assert_int_equal(get_stats(IF_B).tx_packets, 3);
+
+	/* A later fragment gets no ICMP error (RFC 1812): dropped. */
+	s.ttl = 1;
+	in = ipv4_frame(MAC_R1A, MAC_A, &s, data, sizeof(data));
+	expect_port_drop(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+	/* The first fragment does. */
+	s.frag = 0x2000;
+	in = ipv4_frame(MAC_R1A, MAC_A, &s, udp, sizeof(udp));
+	expect_icmp_error(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+}
+
+/* --- DHCP hand-off ------------------------------------------------------ */
+
+/* A DHCP client message (UDP 'sport' -> 67) with a stub BOOTP body. */
+static struct frame dhcp_frame(const uint8_t dst[6], const uint8_t src[6],
+			       uint32_t saddr, uint32_t daddr, uint16_t sport)
+{
+	uint8_t udp[8 + 20] = { (uint8_t)(sport >> 8),
+				(uint8_t)sport,
+				0,
+				67,
+				0,
+				28,
+				0,
+				0,
+				1 /* BOOTREQUEST */,
+				1,
+				6 };
+	struct ipv4_spec s = {
+		.saddr = saddr, .daddr = daddr, .proto = IPPROTO_UDP_, .ttl = 64
+	};
+
+	return ipv4_frame(dst, src, &s, udp, sizeof(udp));
+}
+
+static void dhcp_passed_up(void **state)
+{
+	struct weft_stats before, after;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	/* DISCOVER: from 0.0.0.0 to the broadcast. */
+	in = dhcp_frame(MAC_BCAST, MAC_A, 0, IP(255, 255, 255, 255), 68);
+	before = get_stats(IF_A);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_OK);
+	assert_memory_equal(res.out.b, in.b, in.len); /* untouched */
+	after = get_stats(IF_A);
+	before.rx_packets++;
+	before.rx_bytes += in.len;
+	before.to_agent++;
+	assert_stats_equal(&after, &before);
+
+	/* A renewal, unicast from the port's address to the server (the
+	 * gateway's MAC): to the agent, not to the router. */
+	in = dhcp_frame(MAC_R1A, MAC_A, IP_A, GW_A, 68);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_OK);
+	assert_int_equal(get_stats(IF_A).to_agent, 2);
+	assert_int_equal(get_stats(IF_A).icmp_sent, 0);
+}
+
+static void dhcp_forged_or_not_dhcp(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	routing_topology();
+	/* Another MAC from A's tap: not passed up, port security says. */
+	in = dhcp_frame(MAC_BCAST, MAC_X, 0, IP(255, 255, 255, 255), 68);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_MAC);
+	in = dhcp_frame(MAC_BCAST, MAC_C, 0, IP(255, 255, 255, 255), 68);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_MAC);
+	/* Another port's address with A's MAC. */
+	in = dhcp_frame(MAC_BCAST, MAC_A, IP_C, IP(255, 255, 255, 255), 68);
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_IP);
+	/* Not from port 68: switched as usual, so a broadcast is dropped. */
+	in = dhcp_frame(MAC_BCAST, MAC_A, IP_A, IP(255, 255, 255, 255), 67);
+	expect_port_drop(IF_A, &in, WEFT_DROP_BROADCAST);
+	/* A fragment is never DHCP. */
+	in = dhcp_frame(MAC_BCAST, MAC_A, 0, IP(255, 255, 255, 255), 68);
+	in.b[20] = 0x20;
+	in.b[24] = in.b[25] = 0;
+	{
+		uint16_t c = csum(in.b + 14, 20);
+
+		in.b[24] = (uint8_t)(c >> 8);
+		in.b[25] = (uint8_t)c;
+	}
+	expect_port_drop(IF_A, &in, WEFT_DROP_SRC_IP);
+	assert_int_equal(get_stats(IF_A).to_agent, 0);
+}
+
 /* --- loading ------------------------------------------------------------ */
 
 static void maps_pinned_by_name(void **state)
 {
-	static const char *const pinned[] = { "ports",	    "fdb",   "neigh",
-					      "port_addrs", "hosts", "networks",
-					      "stats",	    "config" };
+	static const char *const pinned[] = {
+		"ports",    "fdb",   "neigh",  "port_addrs", "hosts",
+		"networks", "stats", "config", "routes",
+	};
 	char path[128];
 	struct stat st;
 
@@ -1299,6 +2185,22 @@ int main(void)
 		T(tunnel_broadcast_inner),
 		T(tunnel_arp_and_ethertype),
 		T(tunnel_destination_admin_down),
+		T(routed_local_rewrite),
+		T(routed_remote_out_vni),
+		T(routed_received_from_tunnel),
+		T(lpm_connected_and_static),
+		T(static_route_nexthop),
+		T(ttl_exceeded_icmp),
+		T(router_arp_reply),
+		T(router_echo_reply),
+		T(net_and_host_unreachable),
+		T(overlapping_tenants),
+		T(two_routers_one_pass),
+		T(router_loop_bounded),
+		T(router_admin_down),
+		T(ip_options_and_fragments_routed),
+		T(dhcp_passed_up),
+		T(dhcp_forged_or_not_dhcp),
 		T(maps_pinned_by_name),
 		T(production_mode_adopts_pinned_maps),
 		cmocka_unit_test(drop_reason_names),

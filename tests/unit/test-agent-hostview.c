@@ -124,6 +124,92 @@ static void test_snapshot_invalid_keeps_view(void **state)
 	hostview_destroy(&v);
 }
 
+static void test_subnet_router(void **state)
+{
+	struct hostview v;
+	json_t *objs = parse(
+		"[{\"key\": \"subnet:s\", \"kind\": \"subnet\", \"id\": \"s\","
+		"  \"network_id\": \"n\", \"vni\": 5, \"cidr\": \"10.0.0.0/24\","
+		"  \"gateway_ip\": null, \"enable_dhcp\": true,"
+		"  \"dns_nameservers\": [\"192.0.2.53\", \"192.0.2.54\"],"
+		"  \"host_routes\": [{\"destination\": \"172.16.0.0/12\","
+		"                     \"nexthop\": \"10.0.0.9\"}],"
+		"  \"mtu\": 1400, \"dns_domain\": \"example.\"},"
+		" {\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		"  \"router_key\": 4294967295, \"admin_state_up\": false,"
+		"  \"interfaces\": [{\"port_id\": \"p\", \"subnet_id\": \"s\","
+		"   \"network_id\": \"n\", \"vni\": 5, \"ip\": \"10.0.0.1\","
+		"   \"prefixlen\": 24, \"mac\": \"fa:16:3e:00:01:01\"}],"
+		"  \"routes\": [{\"destination\": \"0.0.0.0/0\","
+		"               \"nexthop\": \"10.0.0.9\"}]}]");
+	static const char *const bad[] = {
+		/* router_key 0, a missing interface MAC, a bad prefixlen, a
+		 * host route without nexthop, a bad cidr. */
+		"[{\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		"  \"router_key\": 0}]",
+		"[{\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		"  \"router_key\": 1, \"interfaces\": [{\"vni\": 5,"
+		"  \"ip\": \"10.0.0.1\", \"prefixlen\": 24}]}]",
+		"[{\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		"  \"router_key\": 1, \"interfaces\": [{\"vni\": 5,"
+		"  \"ip\": \"10.0.0.1\", \"prefixlen\": 33,"
+		"  \"mac\": \"fa:16:3e:00:01:01\"}]}]",
+		"[{\"key\": \"subnet:s\", \"kind\": \"subnet\", \"id\": \"s\","
+		"  \"vni\": 5, \"cidr\": \"10.0.0.0/24\","
+		"  \"host_routes\": [{\"destination\": \"1.0.0.0/8\"}]}]",
+		"[{\"key\": \"subnet:s\", \"kind\": \"subnet\", \"id\": \"s\","
+		"  \"vni\": 5, \"cidr\": \"10.0.0.0\"}]",
+	};
+	const struct hostview_object *o;
+	const struct hostview_subnet *s;
+	const struct hostview_router *r;
+	uint8_t mac[6];
+
+	hostview_init(&v);
+	assert_int_equal(hostview_apply_snapshot(&v, 1, objs), 0);
+	o = hostview_find(&v, "subnet:s");
+	assert_int_equal(o->kind, HOSTVIEW_SUBNET);
+	s = &o->subnet;
+	assert_int_equal(s->net, 0x0a000000);
+	assert_int_equal(s->prefix, 24);
+	assert_false(s->has_gateway);
+	assert_true(s->enable_dhcp);
+	/* No gateway and no dhcp_server: the highest host address. */
+	assert_int_equal(s->dhcp_server, 0x0a0000fe);
+	assert_int_equal(s->n_dns, 2);
+	assert_int_equal(s->dns[1], 0xc0000236);
+	assert_int_equal(s->n_host_routes, 1);
+	assert_int_equal(s->host_routes[0].dest, 0xac100000);
+	assert_int_equal(s->host_routes[0].prefix, 12);
+	assert_int_equal(s->mtu, 1400);
+	assert_string_equal(s->dns_domain, "example.");
+
+	o = hostview_find(&v, "router:r");
+	assert_int_equal(o->kind, HOSTVIEW_ROUTER);
+	r = &o->router;
+	assert_int_equal(r->router_key, 0xffffffffu);
+	assert_false(r->admin_state_up);
+	assert_int_equal(r->n_ifaces, 1);
+	assert_int_equal(r->ifaces[0].ip, 0x0a000001);
+	assert_int_equal(r->ifaces[0].prefix, 24);
+	assert_string_equal(r->ifaces[0].subnet_id, "s");
+	assert_int_equal(r->n_routes, 1);
+	assert_int_equal(r->routes[0].prefix, 0);
+
+	/* The server address is not the router's (10.0.0.1): fixed MAC. */
+	hostview_dhcp_server_mac(&v, s, mac);
+	assert_memory_equal(mac, HOSTVIEW_DHCP_MAC, 6);
+	json_decref(objs);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		objs = parse(bad[i]);
+		assert_int_equal(hostview_apply_snapshot(&v, 2, objs), -EINVAL);
+		assert_int_equal(v.revision, 1);
+		json_decref(objs);
+	}
+	hostview_destroy(&v);
+}
+
 static void test_delta(void **state)
 {
 	struct hostview v;
@@ -135,7 +221,7 @@ static void test_delta(void **state)
 		"  \"host\": \"h2\"},"
 		" {\"key\": \"host:h2\", \"kind\": \"host\", \"name\": \"h2\","
 		"  \"underlay_ip\": \"192.0.2.22\"},"
-		" {\"key\": \"router:r\", \"kind\": \"router\"}]");
+		" {\"key\": \"future:f\", \"kind\": \"future\"}]");
 	json_t *dels = parse("[\"port:" PORT1 "\", \"port:absent\"]");
 	json_t *baddels = parse("[1]");
 	const struct hostview_port *p;
@@ -153,7 +239,7 @@ static void test_delta(void **state)
 	assert_int_equal(p->n_pairs, 0);
 	assert_int_equal(hostview_find_host(&v, "h2")->underlay_ip, 0xc0000216);
 	/* Unknown kinds are kept (so deletes of them work), not used. */
-	assert_int_equal(hostview_find(&v, "router:r")->kind, HOSTVIEW_OTHER);
+	assert_int_equal(hostview_find(&v, "future:f")->kind, HOSTVIEW_OTHER);
 	assert_int_equal(v.count, 4);
 
 	assert_int_equal(hostview_apply_delta(&v, 9, NULL, baddels), -EINVAL);
@@ -230,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_snapshot_invalid_keeps_view),
 		cmocka_unit_test(test_delta),
+		cmocka_unit_test(test_subnet_router),
 		cmocka_unit_test(test_many_objects),
 		cmocka_unit_test(test_tap_name),
 	};

@@ -302,6 +302,164 @@ static void test_diff(void **state)
 	dp_state_destroy(&present);
 }
 
+/*
+ * Router r (key 7) joins n (vni 5, 10.0.0.0/24, interface 10.0.0.254) and
+ * n2 (vni 6, 10.0.1.0/24, interface 10.0.1.1), with a static route
+ * 192.168.0.0/16 via 10.0.1.5 and one to n2's very prefix (left out: the
+ * connected route wins). Subnet s5 (on n) serves DHCP from its gateway
+ * 10.0.0.254, the router's interface; s6 (on n2) has no router at its
+ * dhcp_server 10.0.1.254; s7 has DHCP off.
+ */
+#define ROUTER_VIEW(admin)                                                        \
+	"[{\"key\": \"network:n\", \"kind\": \"network\", \"id\": \"n\","         \
+	"  \"vni\": 5, \"mtu\": 1450},"                                           \
+	" {\"key\": \"network:n2\", \"kind\": \"network\", \"id\": \"n2\","       \
+	"  \"vni\": 6, \"mtu\": 1450},"                                           \
+	" {\"key\": \"subnet:s5\", \"kind\": \"subnet\", \"id\": \"s5\","         \
+	"  \"network_id\": \"n\", \"vni\": 5, \"cidr\": \"10.0.0.0/24\","         \
+	"  \"gateway_ip\": \"10.0.0.254\", \"enable_dhcp\": true,"                \
+	"  \"dns_nameservers\": [], \"host_routes\": [], \"mtu\": 1450,"          \
+	"  \"dns_domain\": \"openstacklocal\", \"dhcp_server\": \"10.0.0.254\"}," \
+	" {\"key\": \"subnet:s6\", \"kind\": \"subnet\", \"id\": \"s6\","         \
+	"  \"network_id\": \"n2\", \"vni\": 6, \"cidr\": \"10.0.1.0/24\","        \
+	"  \"gateway_ip\": null, \"enable_dhcp\": true},"                         \
+	" {\"key\": \"subnet:s7\", \"kind\": \"subnet\", \"id\": \"s7\","         \
+	"  \"network_id\": \"n2\", \"vni\": 6, \"cidr\": \"10.0.2.0/24\","        \
+	"  \"gateway_ip\": \"10.0.2.1\", \"enable_dhcp\": false},"                \
+	" {\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","           \
+	"  \"router_key\": 7, \"admin_state_up\": " admin ","                     \
+	"  \"interfaces\": ["                                                     \
+	"   {\"port_id\": \"i1\", \"subnet_id\": \"s5\", \"network_id\": \"n\","  \
+	"    \"vni\": 5, \"ip\": \"10.0.0.254\", \"prefixlen\": 24,"              \
+	"    \"mac\": \"fa:16:3e:00:01:01\"},"                                    \
+	"   {\"port_id\": \"i2\", \"subnet_id\": \"s6\", \"network_id\": \"n2\"," \
+	"    \"vni\": 6, \"ip\": \"10.0.1.1\", \"prefixlen\": 24,"                \
+	"    \"mac\": \"fa:16:3e:00:01:02\"}],"                                   \
+	"  \"routes\": [{\"destination\": \"192.168.0.0/16\","                    \
+	"               \"nexthop\": \"10.0.1.5\"},"                              \
+	"              {\"destination\": \"10.0.1.0/24\","                        \
+	"               \"nexthop\": \"10.0.1.6\"}]}]"
+
+static const struct weft_route *route(struct dp_state *s, uint32_t router,
+				      uint32_t ip, int plen)
+{
+	struct weft_route_key k = { 64 + (uint32_t)plen, router, 0, htonl(ip) };
+
+	return kvtab_get(&s->maps[DP_MAP_ROUTES], &k);
+}
+
+static const struct weft_fdb_entry *fdb_vni(struct dp_state *s, uint32_t vni,
+					    uint8_t b4, uint8_t b5)
+{
+	struct weft_fdb_key k = { .vni = vni,
+				  .mac = { 0xfa, 0x16, 0x3e, 0, b4, b5 } };
+
+	return kvtab_get(&s->maps[DP_MAP_FDB], &k);
+}
+
+static const struct weft_neigh_entry *neigh_vni(struct dp_state *s,
+						uint32_t vni, uint32_t ip)
+{
+	struct weft_neigh_key k = { .vni = vni, .ip = htonl(ip) };
+
+	return kvtab_get(&s->maps[DP_MAP_NEIGH], &k);
+}
+
+static void test_router(void **state)
+{
+	static const uint8_t dhcp_mac[6] = { 0xfa, 0x16, 0x3e, 0, 0, 1 };
+	struct fixture f;
+	const struct weft_fdb_entry *e;
+	const struct weft_route *rt;
+	struct dp_state present;
+	struct recorder rec = { .fail_map = -1 };
+	struct reconcile_result res;
+
+	load(&f, ROUTER_VIEW("true"));
+
+	/* fdb: the interface MACs, as the router's. */
+	assert_int_equal(f.desired.maps[DP_MAP_FDB].count, 2);
+	e = fdb_vni(&f.desired, 5, 1, 1);
+	assert_non_null(e);
+	assert_int_equal(e->router, 7);
+	assert_int_equal(e->flags, 0);
+	assert_int_equal(e->ifindex, 0);
+	e = fdb_vni(&f.desired, 6, 1, 2);
+	assert_non_null(e);
+	assert_int_equal(e->router, 7);
+
+	/* neigh: the interface addresses; s6's DHCP server (no router
+	 * there) with the fixed DHCP MAC; s5's server is the interface. */
+	assert_int_equal(f.desired.maps[DP_MAP_NEIGH].count, 3);
+	assert_int_equal(neigh_vni(&f.desired, 5, 0x0a0000fe)->mac[5], 1);
+	assert_int_equal(neigh_vni(&f.desired, 6, 0x0a000101)->mac[5], 2);
+	assert_memory_equal(neigh_vni(&f.desired, 6, 0x0a0001fe)->mac, dhcp_mac,
+			    6);
+
+	/* routes: two connected, one static; the static route to a
+	 * connected prefix is left out. */
+	assert_int_equal(f.desired.maps[DP_MAP_ROUTES].count, 3);
+	rt = route(&f.desired, 7, 0x0a000000, 24);
+	assert_non_null(rt);
+	assert_int_equal(rt->kind, WEFT_ROUTE_CONNECTED);
+	assert_int_equal(rt->vni, 5);
+	assert_int_equal(rt->mac[5], 1);
+	assert_int_equal(rt->ifaddr, htonl(0x0a0000fe));
+	assert_int_equal(rt->nexthop, 0);
+	rt = route(&f.desired, 7, 0x0a000100, 24);
+	assert_non_null(rt);
+	assert_int_equal(rt->kind, WEFT_ROUTE_CONNECTED);
+	assert_int_equal(rt->vni, 6);
+	assert_int_equal(rt->ifaddr, htonl(0x0a000101));
+	rt = route(&f.desired, 7, 0xc0a80000, 16);
+	assert_non_null(rt);
+	assert_int_equal(rt->kind, WEFT_ROUTE_NEXTHOP);
+	assert_int_equal(rt->nexthop, htonl(0x0a000105));
+	assert_int_equal(rt->vni, 0);
+
+	/* Written: routes before neigh before fdb. */
+	dp_state_init(&present);
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(rec.updates[DP_MAP_ROUTES], 3);
+	for (int i = 1; i < rec.n; i++)
+		assert_true(rec.order[i] >= rec.order[i - 1]);
+	unload(&f);
+
+	/* Admin down: only the fdb flags change. */
+	load(&f, ROUTER_VIEW("false"));
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(res.updates, 2);
+	assert_int_equal(rec.updates[DP_MAP_FDB], 2);
+	assert_int_equal(res.deletes, 0);
+	assert_int_equal(fdb_vni(&f.desired, 5, 1, 1)->flags,
+			 WEFT_FDB_F_ROUTER_DOWN);
+	unload(&f);
+
+	/* The router goes: its entries go, fdb first; the DHCP neigh of
+	 * s5 now has no router behind it and takes the fixed MAC. */
+	load(&f,
+	     "[{\"key\": \"subnet:s5\", \"kind\": \"subnet\", \"id\": \"s5\","
+	     " \"vni\": 5, \"cidr\": \"10.0.0.0/24\", \"gateway_ip\": "
+	     " \"10.0.0.254\", \"enable_dhcp\": true}]");
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(rec.deletes[DP_MAP_FDB], 2);
+	assert_int_equal(rec.deletes[DP_MAP_ROUTES], 3);
+	assert_int_equal(rec.deletes[DP_MAP_NEIGH], 2);
+	assert_int_equal(rec.updates[DP_MAP_NEIGH], 1);
+	assert_int_equal(present.maps[DP_MAP_ROUTES].count, 0);
+	assert_memory_equal(neigh_vni(&present, 5, 0x0a0000fe)->mac, dhcp_mac,
+			    6);
+	unload(&f);
+	dp_state_destroy(&present);
+}
+
 static void test_kvtab(void **state)
 {
 	struct kvtab t;
@@ -335,6 +493,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_desired),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_router),
 		cmocka_unit_test(test_kvtab),
 	};
 

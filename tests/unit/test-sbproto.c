@@ -292,6 +292,118 @@ static void test_objects(void **state)
 		     false);
 }
 
+#define SUBNET_OBJ                                                            \
+	"{\"key\": \"subnet:" UUID1                                           \
+	"\", \"kind\": \"subnet\", \"id\": \"" UUID1                          \
+	"\", \"network_id\": \"" UUID2                                        \
+	"\", \"vni\": 5, \"cidr\": \"10.0.0.0/24\", "                         \
+	"\"gateway_ip\": \"10.0.0.1\", \"enable_dhcp\": true, "               \
+	"\"dns_nameservers\": [\"192.0.2.53\"], \"host_routes\": "            \
+	"[{\"destination\": \"10.9.0.0/16\", \"nexthop\": \"10.0.0.254\"}], " \
+	"\"mtu\": 1450, \"dns_domain\": \"openstacklocal\", "                 \
+	"\"dhcp_server\": \"10.0.0.1\"}"
+
+#define ROUTER_OBJ                                                   \
+	"{\"key\": \"router:" UUID1                                  \
+	"\", \"kind\": \"router\", \"id\": \"" UUID1                 \
+	"\", \"router_key\": 4294967295, \"admin_state_up\": true, " \
+	"\"interfaces\": [{\"port_id\": \"" UUID2                    \
+	"\", \"subnet_id\": \"" UUID1 "\", \"network_id\": \"" UUID2 \
+	"\", \"vni\": 5, \"ip\": \"10.0.0.1\", "                     \
+	"\"prefixlen\": 24, \"mac\": \"fa:16:3e:00:00:01\"}], "      \
+	"\"routes\": [{\"destination\": \"0.0.0.0/0\", \"nexthop\": \"10.0.0.9\"}]}"
+
+/* Checks 'base' with member 'member' set to the JSON 'value' (or removed
+ * when NULL); in interfaces[0] when 'in_iface'. */
+static void check_mutation(const char *base, bool in_iface, const char *member,
+			   const char *value, bool valid)
+{
+	json_t *obj = json_loads(base, 0, NULL), *target = obj;
+	char why[256] = "";
+
+	assert_non_null(obj);
+	if (in_iface)
+		target = json_array_get(json_object_get(obj, "interfaces"), 0);
+	if (value)
+		json_object_set_new(target, member,
+				    json_loads(value, JSON_DECODE_ANY, NULL));
+	else
+		json_object_del(target, member);
+	if ((sbproto_check_object(obj, why, sizeof(why)) == 0) != valid)
+		fail_msg("%s = %s: expected %s (%s)", member,
+			 value ? value : "(absent)",
+			 valid ? "valid" : "invalid", why);
+	json_decref(obj);
+}
+
+static void test_routing_objects(void **state)
+{
+	static const struct {
+		const char *member, *value;
+		bool valid;
+	} subnet_cases[] = {
+		{ "gateway_ip", "null", true },
+		{ "gateway_ip", NULL, false },
+		{ "gateway_ip", "\"10.0.0\"", false },
+		{ "cidr", "\"10.0.0.1/24\"", false },
+		{ "cidr", "\"10.0.0.0\"", false },
+		{ "vni", "0", false },
+		{ "mtu", "67", false },
+		{ "network_id", "\"x\"", false },
+		{ "enable_dhcp", "1", false },
+		{ "dns_nameservers", "[\"a\"]", false },
+		{ "dns_nameservers", "\"192.0.2.53\"", false },
+		{ "host_routes", "[{\"destination\": \"10.9.0.0/16\"}]",
+		  false },
+		{ "host_routes", "[\"10.9.0.0/16\"]", false },
+		{ "dns_domain", "\"\"", false },
+		{ "dns_domain", "\"a b\"", false },
+		{ "dns_domain", "\"example.org\"", true },
+		{ "dhcp_server", NULL, false },
+		{ "dhcp_server", "\"10.0.0.255/24\"", false },
+		{ "key", "\"subnet:" UUID2 "\"", false },
+		{ "extra", "1", true },
+	};
+	static const struct {
+		bool in_iface;
+		const char *member, *value;
+		bool valid;
+	} router_cases[] = {
+		{ false, "router_key", "0", false },
+		{ false, "router_key", "4294967296", false },
+		{ false, "router_key", "1", true },
+		{ false, "admin_state_up", NULL, false },
+		{ false, "interfaces", "[]", true },
+		{ false, "interfaces", "{}", false },
+		{ false, "interfaces", "[1]", false },
+		{ false, "routes", NULL, false },
+		{ false, "routes",
+		  "[{\"destination\": \"10.0.0.1/8\", "
+		  "\"nexthop\": \"10.0.0.9\"}]",
+		  false },
+		{ false, "key", "\"network:" UUID1 "\"", false },
+		{ true, "vni", "16777216", false },
+		{ true, "prefixlen", "33", false },
+		{ true, "ip", "\"10.0.0.1/24\"", false },
+		{ true, "mac", "\"fa:16:3e:00:00\"", false },
+		{ true, "port_id", NULL, false },
+		{ true, "subnet_id", "\"" UUID2 "\"", true },
+		{ true, "network_id", "5", false },
+	};
+
+	check_object(SUBNET_OBJ, true);
+	check_object(ROUTER_OBJ, true);
+	for (size_t i = 0; i < sizeof(subnet_cases) / sizeof(subnet_cases[0]);
+	     i++)
+		check_mutation(SUBNET_OBJ, false, subnet_cases[i].member,
+			       subnet_cases[i].value, subnet_cases[i].valid);
+	for (size_t i = 0; i < sizeof(router_cases) / sizeof(router_cases[0]);
+	     i++)
+		check_mutation(ROUTER_OBJ, router_cases[i].in_iface,
+			       router_cases[i].member, router_cases[i].value,
+			       router_cases[i].valid);
+}
+
 static void test_format_round_trip(void **state)
 {
 	json_t *objects = json_loads("[" PORT_OBJ ", " NET_OBJ "]", 0, NULL);
@@ -369,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_weftd_messages),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_routing_objects),
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_format_too_long),
 		cmocka_unit_test(test_uuid),

@@ -307,12 +307,39 @@ static void test_newer_schema_refused(void **state)
 	/* Reopen something valid for the teardown. */
 	snprintf(f->path, sizeof(f->path), "%s/other.db", f->dir);
 	assert_int_equal(store_open(f->path, NULL, &f->s, NULL, 0), 0);
-	assert_int_equal(store_schema_version(), 1);
+	assert_int_equal(store_schema_version(), 2);
+}
+
+static void test_router_keys(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t a, b, c, got;
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_router_key_allocate(f->s, "r1", &a), 0);
+	assert_int_equal(store_router_key_allocate(f->s, "r2", &b), 0);
+	assert_int_equal(store_router_key_allocate(f->s, "r1", &c), -EEXIST);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_not_equal(a, 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(store_router_key(f->s, "r1", &got), 0);
+	assert_int_equal(got, a);
+	assert_int_equal(store_router_key(f->s, "r9", &got), -ENOENT);
+	/* A released key is not handed out again soon. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_router_key_release(f->s, "r2"), 0);
+	assert_int_equal(store_router_key_allocate(f->s, "r3", &c), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_not_equal(c, a);
+	assert_int_not_equal(c, b);
+	assert_int_equal(store_router_key(f->s, "r2", &got), -ENOENT);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_router_keys, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_put_get_revision, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing,

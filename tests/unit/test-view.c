@@ -113,7 +113,8 @@ static json_t *compute(const char *host, json_t **ret_networks)
 
 	assert_int_equal(view_host_networks(s, host, networks), 0);
 	assert_int_equal(view_agent_hosts(s, &hosts), 0);
-	assert_int_equal(view_compute(s, host, networks, hosts, &view), 0);
+	assert_int_equal(view_compute(s, host, networks, hosts, NULL, &view),
+			 0);
 	json_decref(hosts);
 	if (ret_networks)
 		*ret_networks = networks;
@@ -144,9 +145,10 @@ static void test_views(void **state)
 	agent("22222222-2222-4222-8222-222222222222", "h2", "192.0.2.12");
 	/* h3 has no agent */
 
-	/* h1: n1 only; ports a and b (not the unbound c); hosts h1, h2. */
+	/* h1: n1 and its subnet; ports a and b (not the unbound c); hosts
+	 * h1, h2. */
 	view = compute("h1", &networks);
-	assert_int_equal(json_object_size(view), 5);
+	assert_int_equal(json_object_size(view), 6);
 	assert_true(has(view, "network", id_of(n1)));
 	assert_true(has(view, "port", id_of(a)));
 	assert_true(has(view, "port", id_of(b)));
@@ -197,9 +199,9 @@ static void test_views(void **state)
 	json_decref(view);
 	json_decref(networks);
 
-	/* h2: n1 and n2; ports a, b, d; hosts h1, h2. */
+	/* h2: n1 and n2 and their subnets; ports a, b, d; hosts h1, h2. */
 	view = compute("h2", NULL);
-	assert_int_equal(json_object_size(view), 7);
+	assert_int_equal(json_object_size(view), 9);
 	assert_true(has(view, "network", id_of(n2)));
 	assert_true(has(view, "port", id_of(d)));
 	assert_false(has(view, "network", id_of(n3)));
@@ -207,7 +209,7 @@ static void test_views(void **state)
 
 	/* h3: its port is sent, its host object is not (no agent). */
 	view = compute("h3", NULL);
-	assert_int_equal(json_object_size(view), 2);
+	assert_int_equal(json_object_size(view), 3);
 	assert_true(has(view, "port", id_of(e)));
 	assert_false(has(view, "host", "h3"));
 	json_decref(view);
@@ -236,25 +238,27 @@ static void test_pruning_and_diff(void **state)
 
 	agent("33333333-3333-4333-8333-333333333333", "hx", "192.0.2.21");
 	before = compute("hx", &networks);
-	assert_int_equal(json_object_size(before), 4); /* net, p, q, host:hx */
+	/* net, subnet, p, q, host:hx */
+	assert_int_equal(json_object_size(before), 5);
 
 	/* q moves to hx's network peer... then p leaves: hx drops out. */
 	snprintf(path, sizeof(path), "/v2.0/ports/%s", id_of(p));
 	json_decref(call("DELETE", path, NULL, 204, NULL));
 	assert_int_equal(view_agent_hosts(s, &hosts), 0);
-	assert_int_equal(view_compute(s, "hx", networks, hosts, &after), 0);
+	assert_int_equal(view_compute(s, "hx", networks, hosts, NULL, &after),
+			 0);
 	assert_int_equal(json_object_size(after), 0);
 	assert_int_equal(json_object_size(networks), 0); /* pruned */
 
 	assert_int_equal(view_diff(before, after, &up, &del), 0);
 	assert_int_equal(json_array_size(up), 0);
-	assert_int_equal(json_array_size(del), 4);
+	assert_int_equal(json_array_size(del), 5);
 	json_decref(up);
 	json_decref(del);
 
 	/* From nothing, everything is an upsert; equal views give nothing. */
 	assert_int_equal(view_diff(NULL, before, &up, &del), 0);
-	assert_int_equal(json_array_size(up), 4);
+	assert_int_equal(json_array_size(up), 5);
 	assert_int_equal(json_array_size(del), 0);
 	json_decref(up);
 	json_decref(del);
@@ -287,12 +291,156 @@ static void test_invalid_host_left_out(void **state)
 	json_decref(q);
 }
 
+/* The id of the first subnet of network 'net'. */
+static const char *subnet_of(json_t *net, char *buf)
+{
+	char path[128];
+	json_t *fresh;
+
+	snprintf(path, sizeof(path), "/v2.0/networks/%s", id_of(net));
+	fresh = call("GET", path, NULL, 200, "network");
+	snprintf(buf, 40, "%s",
+		 json_string_value(
+			 json_array_get(json_object_get(fresh, "subnets"), 0)));
+	json_decref(fresh);
+	return buf;
+}
+
+static json_t *router(void)
+{
+	return call("POST", "/v2.0/routers",
+		    json_pack("{s:{s:s}}", "router", "name", "r"), 201,
+		    "router");
+}
+
+/* add_router_interface or remove_router_interface with {'what': 'id'}. */
+static void interface(json_t *r, bool add, const char *what, const char *id)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/v2.0/routers/%s/%s_router_interface",
+		 id_of(r), add ? "add" : "remove");
+	json_decref(call("PUT", path, json_pack("{s:s}", what, id), 200, NULL));
+}
+
+static void test_routed_closure(void **state)
+{
+	/* A -R1- B -R2- C, and D on its own. */
+	json_t *a = network("10.0.0.0/24"), *b = network("10.1.0.0/24");
+	json_t *c = network("10.2.0.0/24"), *d = network("10.3.0.0/24");
+	json_t *pa = port(a, "ha"), *pc = port(c, "hc"), *pd = port(d, "hd");
+	json_t *r1 = router(), *r2 = router(), *link, *view, *networks, *obj;
+	char sa[40], sb[40], sc[40], key[64];
+
+	agent("44444444-4444-4444-8444-444444444444", "hc", "192.0.2.33");
+	subnet_of(a, sa);
+	subnet_of(b, sb);
+	subnet_of(c, sc);
+	interface(r1, true, "subnet_id", sa);
+	interface(r1, true, "subnet_id", sb);
+	/* R2 joins B through a port of its own: B is shared by R1 and R2. */
+	link = call("POST", "/v2.0/ports",
+		    json_pack("{s:{s:O, s:[{s:s}]}}", "port", "network_id",
+			      json_object_get(b, "id"), "fixed_ips",
+			      "ip_address", "10.1.0.254"),
+		    201, "port");
+	interface(r2, true, "port_id", id_of(link));
+	interface(r2, true, "subnet_id", sc);
+
+	/* ha, with a port on A only, reaches C behind R2. */
+	view = compute("ha", &networks);
+	assert_true(has(view, "network", id_of(a)));
+	assert_true(has(view, "network", id_of(b)));
+	assert_true(has(view, "network", id_of(c)));
+	assert_false(has(view, "network", id_of(d)));
+	assert_true(has(view, "subnet", sc));
+	assert_true(has(view, "router", id_of(r1)));
+	assert_true(has(view, "router", id_of(r2)));
+	assert_true(has(view, "port", id_of(pa)));
+	assert_true(has(view, "port", id_of(pc)));
+	assert_false(has(view, "port", id_of(pd)));
+	/* Interface ports are in their routers, not sent as ports. */
+	assert_false(has(view, "port", id_of(link)));
+	assert_true(has(view, "host", "hc"));
+	/* Only A holds a port bound to h1. */
+	assert_int_equal(json_object_size(networks), 1);
+	assert_non_null(json_object_get(networks, id_of(a)));
+	for (void *it = json_object_iter(view); it;
+	     it = json_object_iter_next(view, it))
+		assert_int_equal(sbproto_check_object(
+					 json_object_iter_value(it), NULL, 0),
+				 0);
+
+	snprintf(key, sizeof(key), "router:%s", id_of(r2));
+	obj = json_object_get(view, key);
+	assert_int_equal(json_array_size(json_object_get(obj, "interfaces")),
+			 2);
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(obj, "interfaces"), 0),
+			"ip")),
+		"10.1.0.254");
+	assert_true(json_equal(
+		json_object_get(
+			json_array_get(json_object_get(obj, "interfaces"), 1),
+			"vni"),
+		json_object_get(c, "provider:segmentation_id")));
+	assert_true(json_integer_value(json_object_get(obj, "router_key")) > 0);
+	snprintf(key, sizeof(key), "subnet:%s", sc);
+	obj = json_object_get(view, key);
+	assert_string_equal(
+		json_string_value(json_object_get(obj, "dns_domain")),
+		VIEW_DEFAULT_DNS_DOMAIN);
+	assert_string_equal(
+		json_string_value(json_object_get(obj, "dhcp_server")),
+		"10.2.0.1");
+	json_decref(view);
+
+	/* And the other way: hc on C sees A and ha's port. */
+	view = compute("hc", NULL);
+	assert_true(has(view, "network", id_of(a)));
+	assert_true(has(view, "port", id_of(pa)));
+	json_decref(view);
+
+	/* Cut R1 from B: ha sees A and R1 only; the same network set
+	 * (incremental recompute) gives the same. */
+	interface(r1, false, "subnet_id", sb);
+	{
+		json_t *hosts = NULL;
+
+		assert_int_equal(view_agent_hosts(s, &hosts), 0);
+		assert_int_equal(
+			view_compute(s, "ha", networks, hosts, NULL, &view), 0);
+		json_decref(hosts);
+	}
+	assert_true(has(view, "router", id_of(r1)));
+	assert_false(has(view, "router", id_of(r2)));
+	assert_false(has(view, "network", id_of(b)));
+	assert_false(has(view, "network", id_of(c)));
+	assert_false(has(view, "port", id_of(pc)));
+	assert_false(has(view, "host", "hc"));
+	json_decref(view);
+	json_decref(networks);
+
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(d);
+	json_decref(pa);
+	json_decref(pc);
+	json_decref(pd);
+	json_decref(r1);
+	json_decref(r2);
+	json_decref(link);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_views),
 		cmocka_unit_test(test_pruning_and_diff),
 		cmocka_unit_test(test_invalid_host_left_out),
+		cmocka_unit_test(test_routed_closure),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
