@@ -319,12 +319,14 @@ static int get_ipv4(const json_t *obj, const char *name, uint32_t *ret)
 	return netaddr_parse_ipv4(json_string_value(j), ret);
 }
 
-static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
-			  size_t *ret_n)
+/* Finds the array 'name' of 'obj' and allocates 'ret' with one zeroed
+ * element of 'size' bytes per item. Returns 1 with 'ret_arr' set when there
+ * are items, 0 when the array is absent, null or empty, or a negative
+ * errno. */
+static int alloc_for_array(const json_t *obj, const char *name, size_t size,
+			   void **ret, const json_t **ret_arr)
 {
 	const json_t *arr = json_object_get(obj, name);
-	const json_t *ip;
-	size_t i;
 
 	if (!arr || json_is_null(arr))
 		return 0;
@@ -332,9 +334,23 @@ static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
 		return -EINVAL;
 	if (!json_array_size(arr))
 		return 0;
-	*ret = calloc(json_array_size(arr), sizeof(**ret));
+	*ret = calloc(json_array_size(arr), size);
 	if (!*ret)
 		return -ENOMEM;
+	*ret_arr = arr;
+	return 1;
+}
+
+static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
+			  size_t *ret_n)
+{
+	const json_t *arr = NULL;
+	const json_t *ip;
+	size_t i;
+	int r = alloc_for_array(obj, name, sizeof(**ret), (void **)ret, &arr);
+
+	if (r <= 0)
+		return r;
 	json_array_foreach(arr, i, ip) {
 		if (!json_is_string(ip) ||
 		    netaddr_parse_ipv4(json_string_value(ip), &(*ret)[i]) < 0)
@@ -348,19 +364,13 @@ static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
 static int get_routes(const json_t *obj, const char *name,
 		      struct hostview_route **ret, size_t *ret_n)
 {
-	const json_t *arr = json_object_get(obj, name);
+	const json_t *arr = NULL;
 	const json_t *j;
 	size_t i;
+	int r = alloc_for_array(obj, name, sizeof(**ret), (void **)ret, &arr);
 
-	if (!arr || json_is_null(arr))
-		return 0;
-	if (!json_is_array(arr))
-		return -EINVAL;
-	if (!json_array_size(arr))
-		return 0;
-	*ret = calloc(json_array_size(arr), sizeof(**ret));
-	if (!*ret)
-		return -ENOMEM;
+	if (r <= 0)
+		return r;
 	json_array_foreach(arr, i, j) {
 		struct hostview_route *rt = &(*ret)[i];
 		const json_t *d = json_object_get(j, "destination");
