@@ -3,8 +3,10 @@
 
     weft-ul          the underlay: bridge br0, one veth per host (ul-hI)
     weft-hI          hypervisor I: eth0 = 192.0.2.(10+I)/24, weft-agent --host hostI
-    weft-vm-NAME     a VM: eth0 (port MAC, first fixed IP, MTU of the network),
-                     its peer tap<port id[:11]> lives in the VM's host namespace
+    weft-vm-NAME     a VM: eth0 (port MAC, first fixed IP, MTU of the network,
+                     default route via the subnet's gateway; or, with --dhcp,
+                     all of it from a DHCP client's lease: see vm_add), its
+                     peer tap<port id[:11]> lives in the VM's host namespace
     root namespace   weftd only: API on 127.0.0.1:9696, southbound on a unix
                      socket the agents reach through the shared filesystem
 
@@ -680,6 +682,9 @@ def _down(state, keep_logs=False):
     for h in state.get("hosts", {}).values():
         if h.get("agent"):
             procs.append(h["agent"])
+    for v in state.get("vms", {}).values():
+        if v.get("dhcp_client"):
+            procs.append(v["dhcp_client"])
     ctl = state.get("controller", {})
     if ctl.get("proc"):
         procs.append(ctl["proc"])
@@ -741,6 +746,7 @@ def _down(state, keep_logs=False):
         for f in ("state.json", "state.json.tmp", "weft.db", "weft.db-wal", "weft.db-shm", "weftd.conf"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(STATE_DIR, f))
+        shutil.rmtree(os.path.join(STATE_DIR, "vms"), ignore_errors=True)
     else:
         shutil.rmtree(STATE_DIR, ignore_errors=True)
     return problems
@@ -750,13 +756,49 @@ def _down(state, keep_logs=False):
 # VMs.
 
 
-def vm_add(name, host_spec, port_id, bind=True, sysctls=()):
+DHCP_CLIENTS = ("dhclient", "udhcpc")
+DHCP_SCRIPT = os.path.join(ROOT, "lab", "weft-dhcp-script")
+
+# dhclient's configuration for the lab's VMs: Debian's default requests
+# (mask, routers, DNS, domain, MTU, classless routes), a shorter timeout and
+# fast retries. Written to the VM's directory.
+DHCLIENT_CONF = """# weft-lab: dhclient configuration of a VM
+option rfc3442-classless-static-routes code 121 = array of unsigned integer 8;
+request subnet-mask, broadcast-address, time-offset, routers,
+        domain-name, domain-name-servers, domain-search, host-name,
+        interface-mtu, rfc3442-classless-static-routes;
+timeout %d;
+initial-interval 1;
+backoff-cutoff 2;
+"""
+
+
+def vm_dir(name):
+    """A VM's own files: the DHCP client's lease, pid file and
+    configuration, and the VM's resolv.conf."""
+    return os.path.join(STATE_DIR, "vms", name)
+
+
+def vm_resolv_conf(name):
+    return os.path.join(vm_dir(name), "resolv.conf")
+
+
+def vm_add(name, host_spec, port_id, bind=True, sysctls=(), dhcp=None, dhcp_timeout=20.0):
     """Creates VM 'name' on host 'host_spec' for port 'port_id' (see the
     module docstring) and binds the port to the host. 'sysctls'
     ("key=value") are set in the VM's namespace once eth0 exists, before it
-    is up. Returns the VM record."""
+    is up.
+
+    With 'dhcp' ("dhclient" or "udhcpc") eth0 gets only the port's MAC (MTU
+    left at 1500) and is brought up; once the port is bound (and ACTIVE, or
+    after 'dhcp_timeout' seconds) that DHCP client configures it from the
+    lease through lab/weft-dhcp-script (address, routes, MTU; DNS into the
+    VM's resolv.conf). LabError when no lease comes within 'dhcp_timeout'
+    seconds. Returns the VM record."""
     if not VM_NAME_RE.match(name):
         raise LabError("bad VM name %r (letters, digits, _ . -; at most 41)" % name)
+    if dhcp is not None and dhcp not in DHCP_CLIENTS:
+        raise LabError("unknown DHCP client %r (%s)" % (dhcp, ", ".join(DHCP_CLIENTS)))
     with locked():
         state = need_state()
         host = resolve_host(state, host_spec)
@@ -767,7 +809,7 @@ def vm_add(name, host_spec, port_id, bind=True, sysctls=()):
         net = api.show("network", port["network_id"])
         mtu = net.get("mtu") or DEFAULT_MTU
         addr, gateway = None, None
-        if port.get("fixed_ips"):
+        if port.get("fixed_ips") and not dhcp:
             fip = port["fixed_ips"][0]
             sub = api.show("subnet", fip["subnet_id"])
             plen = ipaddress.ip_network(sub["cidr"]).prefixlen
@@ -777,9 +819,10 @@ def vm_add(name, host_spec, port_id, bind=True, sysctls=()):
         tap = tap_name(port["id"])
         vm = {"name": name, "ns": ns, "host": host["name"], "host_ns": host["ns"],
               "port_id": port["id"], "tap": tap, "mac": port["mac_address"], "ip": addr,
-              "gateway": gateway, "mtu": mtu}
+              "gateway": gateway, "mtu": mtu, "dhcp": dhcp}
         state["vms"][name] = vm
         save_state(state)
+        bound = False
         try:
             # A VM keeps IPv6 on but silent: with no link-local address it
             # sends neither router solicitations nor MLD reports. (One fork
@@ -790,8 +833,11 @@ def vm_add(name, host_spec, port_id, bind=True, sysctls=()):
                "netns", ns, ns=host["ns"])
             if sysctls:
                 nsenter_run(ns, ["/usr/sbin/sysctl", "-q", "-w"] + list(sysctls))
+            # By DHCP the MTU is the lease's (option 26): eth0 starts at
+            # Ethernet's 1500, so that the 1450 shows DHCP at work.
             lines = ["link set lo up",
-                     "link set eth0 address %s mtu %d addrgenmode none" % (port["mac_address"], mtu)]
+                     "link set eth0 address %s mtu %d addrgenmode none" %
+                     (port["mac_address"], 1500 if dhcp else mtu)]
             if addr:
                 lines.append("addr add %s dev eth0" % addr)
             lines.append("link set eth0 up")
@@ -800,12 +846,102 @@ def vm_add(name, host_spec, port_id, bind=True, sysctls=()):
             ip_batch(ns, lines)
             if bind:
                 api.update("port", port["id"], **{"binding:host_id": host["name"]})
+                bound = True
+            if dhcp:
+                _vm_dhcp(state, vm, api, dhcp_timeout)
+                save_state(state)
         except BaseException:
+            _stop_dhcp_client(vm)
             netns_del(ns)
+            shutil.rmtree(vm_dir(name), ignore_errors=True)
             del state["vms"][name]
             save_state(state)
+            if bound:
+                with contextlib.suppress(LabError):
+                    api.update("port", port["id"], **{"binding:host_id": ""})
             raise
         return vm
+
+
+def _vm_dhcp(state, vm, api, timeout):
+    """Runs the VM's DHCP client until it has a lease (see vm_add)."""
+    name, ns = vm["name"], vm["ns"]
+    d = vm_dir(name)
+    os.makedirs(d, exist_ok=True)
+    resolv = vm_resolv_conf(name)
+    with open(resolv, "w") as f:
+        f.write("# weft-lab: VM %s, no DHCP lease yet\n" % name)
+    vm["resolv_conf"] = resolv
+    # The client's DISCOVER is answered once the agent serves the tap:
+    # wait for ACTIVE (the clients retry anyway, so a slow agent only
+    # costs time).
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(LabError):
+            if api.show("port", vm["port_id"]).get("status") == "ACTIVE":
+                break
+        time.sleep(0.05)
+    left = max(2, int(deadline - time.monotonic() + 0.999))
+    logpath = os.path.join(STATE_DIR, "logs", "dhcp-%s.log" % name)
+    pidfile = os.path.join(d, vm["dhcp"] + ".pid")
+    env = dict(os.environ, WEFT_RESOLV_CONF=resolv)
+    if vm["dhcp"] == "dhclient":
+        conf = os.path.join(d, "dhclient.conf")
+        with open(conf, "w") as f:
+            f.write(DHCLIENT_CONF % left)
+        # -1: one attempt, exit 2 without a lease; with a lease dhclient
+        # goes to the background (and renews), its PID in the pid file.
+        argv = ["dhclient", "-4", "-1", "-v", "-cf", conf, "-pf", pidfile,
+                "-lf", os.path.join(d, "dhclient.leases"), "-sf", DHCP_SCRIPT,
+                "-e", "WEFT_RESOLV_CONF=" + resolv, "eth0"]
+    else:
+        # -n: exit without a lease; -q: exit once configured (busybox
+        # applies the lease through the script and leaves nothing running).
+        tries = max(1, left // 2)
+        argv = ["busybox", "udhcpc", "-i", "eth0", "-f", "-n", "-q", "-t", str(tries), "-T", "2",
+                "-A", "1", "-s", DHCP_SCRIPT, "-p", pidfile,
+                "-O", "mtu", "-O", "staticroutes", "-O", "dns", "-O", "domain", "-O", "router",
+                "-O", "subnet"]
+    os.makedirs(os.path.dirname(logpath), exist_ok=True)
+    with open(logpath, "a") as logf:
+        logf.write("=== %s %s\n" % (time.strftime("%H:%M:%S"), " ".join(argv)))
+        logf.flush()
+        p = subprocess.Popen(nsenter_cmd(ns, argv), stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                             env=env, start_new_session=True, close_fds=True)
+    try:
+        rc = p.wait(timeout=left + 15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        rc = None
+    if vm["dhcp"] == "dhclient":
+        with contextlib.suppress(OSError, ValueError):
+            with open(pidfile) as f:
+                pid = int(f.read().split()[0])
+            st = proc_start_time(pid)
+            if st is not None:
+                vm["dhcp_client"] = {"pid": pid, "start": st, "argv": argv, "log": logpath}
+    if rc != 0:
+        raise LabError("VM %s: %s got no DHCP lease within %d s (exit %s):\n%s" %
+                       (name, vm["dhcp"], left, rc, tail(logpath, 12)))
+    out = ip("-4", "-o", "addr", "show", "dev", "eth0", ns=ns).stdout.split()
+    if "inet" not in out:
+        raise LabError("VM %s: %s exited 0 but eth0 has no address:\n%s" % (name, vm["dhcp"], tail(logpath, 12)))
+    vm["ip"] = out[out.index("inet") + 1]
+    route = ip("-4", "route", "show", "default", ns=ns).stdout.split()
+    vm["gateway"] = route[route.index("via") + 1] if "via" in route else None
+    link = ip("-o", "link", "show", "dev", "eth0", ns=ns).stdout.split()
+    if "mtu" in link:
+        vm["mtu"] = int(link[link.index("mtu") + 1])
+
+
+def _stop_dhcp_client(vm):
+    """Stops the DHCP client recorded for 'vm' (dhclient stays in the
+    background to renew), by its recorded PID."""
+    rec = vm.get("dhcp_client")
+    if rec:
+        stop_process(rec, signal.SIGTERM, timeout=3)
+        vm["dhcp_client"] = None
 
 
 def vm_del(name, unbind=True):
@@ -817,6 +953,9 @@ def vm_del(name, unbind=True):
         ns = vm_ns(name)
         if vm is None and not netns_exists(ns):
             raise LabError("no VM %s" % name)
+        if vm is not None:
+            _stop_dhcp_client(vm)
+        shutil.rmtree(vm_dir(name), ignore_errors=True)
         if netns_exists(ns):
             inode = netns_inode(ns)
             for rec in procs_in_netns({inode}):
@@ -839,10 +978,15 @@ def vm_del(name, unbind=True):
 
 def cmd_vm(args):
     if args.vm_cmd == "add":
-        vm = vm_add(args.name, args.host, args.port, bind=not args.no_bind)
-        print("vm %s on %s: port %s, %s %s, %s in %s" %
+        if args.dhcp and args.no_bind:
+            raise LabError("--dhcp needs the port bound (no answer comes to an unbound tap)")
+        vm = vm_add(args.name, args.host, args.port, bind=not args.no_bind, dhcp=args.dhcp,
+                    dhcp_timeout=args.dhcp_timeout)
+        print("vm %s on %s: port %s, %s %s, %s in %s%s" %
               (vm["name"], vm["host"], vm["port_id"], vm["mac"], vm["ip"] or "(no address)",
-               vm["tap"], vm["host_ns"]))
+               vm["tap"], vm["host_ns"],
+               ", by %s: gateway %s, mtu %s" % (vm["dhcp"], vm["gateway"] or "-", vm["mtu"])
+               if vm.get("dhcp") else ""))
     elif args.vm_cmd == "del":
         for name in args.names:
             vm_del(name, unbind=not args.keep_binding)
@@ -850,7 +994,7 @@ def cmd_vm(args):
         state = need_state()
         if args.name not in state["vms"] and not netns_exists(vm_ns(args.name)):
             raise LabError("no VM %s" % args.name)
-        exec_in(vm_ns(args.name), args.cmd)
+        exec_in(vm_ns(args.name), args.cmd, vm=args.name)
     elif args.vm_cmd == "list":
         state = need_state()
         for vm in state["vms"].values():
@@ -858,12 +1002,31 @@ def cmd_vm(args):
                                                        vm["ip"], vm["port_id"]))
 
 
-def exec_in(ns, cmd):
+# Runs a command with the VM's resolv.conf bind-mounted on /etc/resolv.conf,
+# in a mount namespace of its own ($0 is the file, "$@" the command).
+_WITH_RESOLV = ('mount --bind "$0" /etc/resolv.conf || '
+                'echo "weft-lab: cannot show $0 as /etc/resolv.conf" >&2; exec "$@"')
+
+
+def vm_cmd(name, cmd):
+    """The command line that runs 'cmd' in VM 'name', as 'vm exec' does:
+    in the VM's network namespace and, when the VM has a resolv.conf of its
+    own (written from its DHCP lease), in a private mount namespace where
+    that file is /etc/resolv.conf. Every step execs, so the process that
+    runs 'cmd' keeps the PID of the first."""
+    resolv = vm_resolv_conf(name)
+    if os.path.exists(resolv):
+        cmd = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+               _WITH_RESOLV, resolv] + list(cmd)
+    return nsenter_cmd(vm_ns(name), cmd)
+
+
+def exec_in(ns, cmd, vm=None):
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
         cmd = [os.environ.get("SHELL", "/bin/bash")]
-    argv = nsenter_cmd(ns, cmd)
+    argv = vm_cmd(vm, cmd) if vm else nsenter_cmd(ns, cmd)
     os.execvp(argv[0], argv)
 
 
@@ -1029,6 +1192,11 @@ def parser():
     va.add_argument("--host", required=True, help="host1, h1 or 1")
     va.add_argument("--port", required=True, help="the port's id")
     va.add_argument("--no-bind", action="store_true", help="leave binding:host_id alone")
+    va.add_argument("--dhcp", nargs="?", const="dhclient", choices=DHCP_CLIENTS,
+                    help="configure eth0 by DHCP instead of static addresses, with dhclient "
+                         "(the default) or busybox udhcpc")
+    va.add_argument("--dhcp-timeout", type=float, default=20.0, metavar="SECONDS",
+                    help="with --dhcp: fail when no lease comes within this time (20)")
     vd = vsub.add_parser("del", help="delete VMs (and clear their ports' binding)")
     vd.add_argument("names", nargs="+")
     vd.add_argument("--keep-binding", action="store_true")
