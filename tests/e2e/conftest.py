@@ -241,6 +241,19 @@ def drop_count(stats, reason):
     return stats["stats"].get("drops", {}).get(reason, 0)
 
 
+def wait_port_status(api, port_id, status, timeout=20.0):
+    """Waits until the port's status in the API is 'status'; fails the test
+    with the lab's log tails otherwise."""
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = api.show("port", port_id)["status"]
+        if got == status:
+            return
+        time.sleep(0.1)
+    pytest.fail("port %s is %s, not %s, after %g s\n%s" % (port_id, got, status, timeout, logs_tail()))
+
+
 def port_stats(api, port_id):
     status, body = api.request("GET", "/v2.0/ports/%s/stats" % port_id)
     assert status == 200, body

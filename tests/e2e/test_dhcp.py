@@ -30,7 +30,7 @@ import time
 
 import pytest
 
-from conftest import (API_URL, PYTHON, have_scapy, lab, logs_tail, ping, port_stats, drop_count,
+from conftest import (wait_port_status, API_URL, PYTHON, have_scapy, lab, logs_tail, ping, port_stats, drop_count,
                       stop_bg, vm_exec, vm_popen, wait_ping, weftctl)
 import weftlab
 
@@ -43,17 +43,6 @@ DOMAIN = "openstacklocal"  # weftd's dns_domain by default
 MTU = 1450
 
 STATIC = {"s3": ("10.50.0.13", "host3"), "s5": ("10.50.0.15", "host1")}
-
-
-def wait_port_status(api, port_id, status, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    got = None
-    while time.monotonic() < deadline:
-        got = api.show("port", port_id)["status"]
-        if got == status:
-            return
-        time.sleep(0.1)
-    pytest.fail("port %s is %s, not %s, after %g s\n%s" % (port_id, got, status, timeout, logs_tail()))
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import (API_URL, lab, marker, ping, parse_ping, port_stats, drop_count, scapy_send,
+from conftest import (wait_port_status, API_URL, lab, marker, ping, parse_ping, port_stats, drop_count, scapy_send,
                       have_scapy, sniff_during, stop_bg, vm_exec, vm_popen, wait_ping,
                       wait_unreachable, weftctl, logs_tail)
 import weftlab
@@ -28,17 +28,6 @@ TENANTS = {
     "globex": {"b1": ("10.0.0.12", "host3"), "b2": ("10.0.0.11", "host2")},
 }
 ALL_VMS = [vm for vms in TENANTS.values() for vm in vms]
-
-
-def wait_port_status(api, port_id, status, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    got = None
-    while time.monotonic() < deadline:
-        got = api.show("port", port_id)["status"]
-        if got == status:
-            return
-        time.sleep(0.1)
-    pytest.fail("port %s is %s, not %s, after %g s\n%s" % (port_id, got, status, timeout, logs_tail()))
 
 
 @pytest.fixture(scope="module")

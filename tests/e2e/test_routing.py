@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from conftest import (API_URL, PYTHON, drop_count, lab, logs_tail, ping, port_stats, sniff_during, stop_bg,
+from conftest import (wait_port_status, API_URL, PYTHON, drop_count, lab, ping, port_stats, sniff_during, stop_bg,
                       vm_exec, vm_popen, wait_ping, weftctl)
 import weftlab
 
@@ -53,17 +53,6 @@ LAN_PREFIX = "172.31.0.0/24"
 LAN_GW, LAN_HOST = "172.31.0.1", "172.31.0.2"
 
 TTL_RE = re.compile(r"ttl=(\d+)")
-
-
-def wait_port_status(api, port_id, status, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    got = None
-    while time.monotonic() < deadline:
-        got = api.show("port", port_id)["status"]
-        if got == status:
-            return
-        time.sleep(0.1)
-    pytest.fail("port %s is %s, not %s, after %g s\n%s" % (port_id, got, status, timeout, logs_tail()))
 
 
 def router_cmd(tenant, *args, check=True):
