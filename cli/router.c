@@ -194,54 +194,54 @@ static int parse_routes(const char *command, json_t *args, json_t **ret)
 	return 0;
 }
 
-static int router_set(struct noun_context *ctx, const struct noun *noun,
-		      const char *command, char **words, int n_words,
-		      json_t *attrs)
+/* Parses the --route values 'given' and sends them as {"router": {"routes":
+ * [...]}} to ROUTER 'name': as an update when 'action' is NULL, else to the
+ * member action 'action'. */
+static int send_routes(struct noun_context *ctx, const struct noun *noun,
+		       const char *command, const char *name, json_t *given,
+		       const char *action)
 {
 	json_auto_t *router = NULL, *routes = NULL, *body = NULL;
-	bool clear = json_is_true(json_object_get(attrs, "no_route"));
-	json_t *given = json_object_get(attrs, "routes");
-	int r;
+	int r = parse_routes(command, given, &routes);
 
-	if (!clear && !given)
-		return noun_usage_error(
-			command,
-			"nothing to change: give --route or --no-route");
-	r = parse_routes(command, given, &routes);
 	if (r == 0)
-		r = noun_resolve(ctx, noun, words[0], &router);
+		r = noun_resolve(ctx, noun, name, &router);
 	if (r < 0)
 		return r;
 	body = json_pack("{s:{s:O}}", "router", "routes", routes);
 	if (!body)
 		return -ENOMEM;
+	return router_put(ctx, noun, router, action, body, "router");
+}
+
+static int router_set(struct noun_context *ctx, const struct noun *noun,
+		      const char *command, char **words, int n_words,
+		      json_t *attrs)
+{
+	bool clear = json_is_true(json_object_get(attrs, "no_route"));
+	json_t *given = json_object_get(attrs, "routes");
+
+	if (!clear && !given)
+		return noun_usage_error(
+			command,
+			"nothing to change: give --route or --no-route");
 	/* Replacing the list (--no-route) is an update; adding to it is
 	 * add_extraroutes, which weftd does atomically. */
-	return router_put(ctx, noun, router, clear ? NULL : "add_extraroutes",
-			  body, "router");
+	return send_routes(ctx, noun, command, words[0], given,
+			   clear ? NULL : "add_extraroutes");
 }
 
 static int router_unset(struct noun_context *ctx, const struct noun *noun,
 			const char *command, char **words, int n_words,
 			json_t *attrs)
 {
-	json_auto_t *router = NULL, *routes = NULL, *body = NULL;
 	json_t *given = json_object_get(attrs, "routes");
-	int r;
 
 	if (!given)
 		return noun_usage_error(command,
 					"nothing to change: give --route");
-	r = parse_routes(command, given, &routes);
-	if (r == 0)
-		r = noun_resolve(ctx, noun, words[0], &router);
-	if (r < 0)
-		return r;
-	body = json_pack("{s:{s:O}}", "router", "routes", routes);
-	if (!body)
-		return -ENOMEM;
-	return router_put(ctx, noun, router, "remove_extraroutes", body,
-			  "router");
+	return send_routes(ctx, noun, command, words[0], given,
+			   "remove_extraroutes");
 }
 
 static const struct noun_verb router_verbs[] = {
