@@ -119,7 +119,10 @@ out:
 	return r;
 }
 
-int vxlan_delete(const char *name)
+/* Opens a socket and reads the link 'name'. On success the caller puts
+ * 'ret_link' and frees 'ret_sk'; on failure nothing is left open. */
+static int vxlan_lookup(const char *name, struct nl_sock **ret_sk,
+			struct rtnl_link **ret_link)
 {
 	struct rtnl_link *link = NULL;
 	struct nl_sock *sk;
@@ -131,9 +134,22 @@ int vxlan_delete(const char *name)
 	r = rtnl_link_get_kernel(sk, 0, name, &link);
 	if (r < 0) {
 		nl_socket_free(sk);
-		r = nlerr_to_errno(r);
-		return r == -ENODEV ? 0 : r;
+		return nlerr_to_errno(r);
 	}
+	*ret_sk = sk;
+	*ret_link = link;
+	return 0;
+}
+
+int vxlan_delete(const char *name)
+{
+	struct rtnl_link *link;
+	struct nl_sock *sk;
+	int r;
+
+	r = vxlan_lookup(name, &sk, &link);
+	if (r < 0)
+		return r == -ENODEV ? 0 : r;
 	/* Only ever delete what the agent would have created. */
 	if (!rtnl_link_is_vxlan(link) ||
 	    rtnl_link_vxlan_get_collect_metadata(link) <= 0)
@@ -147,20 +163,15 @@ int vxlan_delete(const char *name)
 
 int vxlan_link_mtu(const char *name)
 {
-	struct rtnl_link *link = NULL;
+	struct rtnl_link *link;
 	struct nl_sock *sk;
 	int r;
 
-	r = vxlan_socket(&sk);
+	r = vxlan_lookup(name, &sk, &link);
 	if (r < 0)
 		return r;
-	r = rtnl_link_get_kernel(sk, 0, name, &link);
-	if (r < 0) {
-		r = nlerr_to_errno(r);
-	} else {
-		r = (int)rtnl_link_get_mtu(link);
-		rtnl_link_put(link);
-	}
+	r = (int)rtnl_link_get_mtu(link);
+	rtnl_link_put(link);
 	nl_socket_free(sk);
 	return r;
 }
