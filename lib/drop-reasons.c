@@ -28,10 +28,15 @@ const char *const weft_drop_reason_names[WEFT_DROP_MAX] = {
 	[WEFT_DROP_ROUTER_DOWN] = "router_down",
 	[WEFT_DROP_ROUTER_LOOP] = "router_loop",
 	[WEFT_DROP_TO_ROUTER] = "to_router",
+	[WEFT_DROP_POLICY_INGRESS] = "policy_ingress",
+	[WEFT_DROP_POLICY_EGRESS] = "policy_egress",
+	[WEFT_DROP_CT_INVALID] = "ct_invalid",
+	[WEFT_DROP_CT_WINDOW] = "ct_window",
+	[WEFT_DROP_FRAGMENT] = "fragment",
 };
 
 /* A reason added to the enum without a name here fails this. */
-_Static_assert(WEFT_DROP_TO_ROUTER + 1 == WEFT_DROP_MAX,
+_Static_assert(WEFT_DROP_FRAGMENT + 1 == WEFT_DROP_MAX,
 	       "name every enum weft_drop_reason in weft_drop_reason_names");
 
 const char *drop_reason_name(enum weft_drop_reason reason)

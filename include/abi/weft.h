@@ -25,6 +25,9 @@
 #define WEFT_MAX_NETWORKS 4096 /* networks present on a host */
 #define WEFT_MAX_ROUTES 16384 /* connected + static routes, all routers */
 #define WEFT_MAX_ROUTER_HOPS 4 /* routers one packet may cross */
+#define WEFT_MAX_CT 262144 /* tracked connections per host (LRU) */
+#define WEFT_MAX_SG_REMOTE 131072 /* (port, direction, remote prefix) */
+#define WEFT_MAX_SG_RULES 262144 /* (class, protocol, port prefix) */
 
 /* Why a packet was dropped. Counted per port (or per tunnel device). Keep
  * weft_drop_reason_names in lib/drop-reasons.c in step. */
@@ -53,17 +56,35 @@ enum weft_drop_reason {
 	WEFT_DROP_ROUTER_DOWN, /* the router is admin down */
 	WEFT_DROP_ROUTER_LOOP, /* more than WEFT_MAX_ROUTER_HOPS routers */
 	WEFT_DROP_TO_ROUTER, /* to a router address, and not an echo */
+	WEFT_DROP_POLICY_INGRESS, /* no security group rule of the receiving
+				   * port admits this new connection */
+	WEFT_DROP_POLICY_EGRESS, /* no security group rule of the sending
+				  * port admits this new connection */
+	WEFT_DROP_CT_INVALID, /* neither a valid start of a connection nor
+			       * part of a tracked one: bad TCP flags, TCP
+			       * without SYN and no entry, a reply (SYN-ACK,
+			       * echo reply) or ICMP error with no entry */
+	WEFT_DROP_CT_WINDOW, /* TCP segment outside the tracked window */
+	WEFT_DROP_FRAGMENT, /* IP fragment on a port with security groups */
 	WEFT_DROP_MAX,
 };
 
 /* ports: key = ifindex of the tap (__u32). */
 #define WEFT_PORT_F_SECURITY (1u << 0) /* enforce source MAC/IP */
 #define WEFT_PORT_F_UP (1u << 1) /* admin_state_up */
+#define WEFT_PORT_F_POLICY (1u << 2) /* security groups (and conntrack)
+				      * apply: port_security_enabled */
 
 struct weft_port {
 	__u32 vni;
 	__u8 mac[6];
 	__u16 flags; /* WEFT_PORT_F_* */
+	/* A digest of the port's compiled security group policy (its
+	 * sg_remote entries and the classes they name), written by the
+	 * agent; it changes whenever the policy does. A conntrack entry
+	 * admitted under another value is checked against the rules again
+	 * on its next packet and ended when they no longer admit it. */
+	__u32 policy_gen;
 };
 
 /* fdb: where a MAC of a network lives. */
@@ -153,6 +174,131 @@ struct weft_stats {
 	__u64 to_agent; /* DHCP requests passed up to the agent */
 	__u64 icmp_sent; /* ICMP replies and errors the datapath answered */
 	__u64 drops[WEFT_DROP_MAX];
+};
+
+/*
+ * Connection tracking (docs/security-groups.md). An entry belongs to one
+ * local port with security groups: the port whose rules admitted the
+ * connection ('dir' says which of its rule sets: INGRESS for a connection
+ * opened towards the port, EGRESS for one the port opened). The key is the
+ * connection in its original direction. A packet looks up its own tuple
+ * with the direction it travels (from the port: EGRESS, to the port:
+ * INGRESS), then the reversed tuple with the other direction (a reply).
+ * Two ports of one host that talk to each other have one entry each.
+ */
+enum weft_ct_dir {
+	WEFT_CT_INGRESS = 0, /* towards the local port */
+	WEFT_CT_EGRESS = 1, /* from the local port */
+};
+
+struct weft_ct_key {
+	__u32 vni; /* network of the local port */
+	__be32 saddr; /* who opened the connection */
+	__be32 daddr;
+	/* TCP, UDP: the ports. ICMP echo: a request has its id in sport and
+	 * 0 in dport, a reply 0 in sport and its id in dport, so that the
+	 * reversed tuple of a reply is the request's. */
+	__be16 sport;
+	__be16 dport;
+	__u8 proto; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP */
+	__u8 dir; /* enum weft_ct_dir */
+	__u16 pad; /* zero */
+};
+
+enum weft_ct_state {
+	/* TCP */
+	WEFT_CT_SYN_SENT = 1, /* SYN from the opener */
+	WEFT_CT_SYN_RECV = 2, /* SYN-ACK from the other side */
+	WEFT_CT_ESTABLISHED = 3, /* the opener acknowledged the SYN-ACK */
+	WEFT_CT_FIN_WAIT = 4, /* a FIN from one side */
+	WEFT_CT_TIME_WAIT = 5, /* FINs from both sides */
+	/* UDP, ICMP */
+	WEFT_CT_UNREPLIED = 6, /* packets in the original direction only */
+	WEFT_CT_REPLIED = 7, /* a packet in the reply direction was seen */
+};
+
+/* Idle timeouts, seconds. A RST in the window deletes the entry. */
+#define WEFT_CT_TIMEOUT_TCP_SYN 60
+#define WEFT_CT_TIMEOUT_TCP_ESTABLISHED 86400
+#define WEFT_CT_TIMEOUT_TCP_FIN 120
+#define WEFT_CT_TIMEOUT_TCP_TIME_WAIT 10
+#define WEFT_CT_TIMEOUT_UDP 30
+#define WEFT_CT_TIMEOUT_UDP_REPLIED 180
+#define WEFT_CT_TIMEOUT_ICMP 30
+
+/* One direction of a TCP connection, as seen by the window check (the
+ * algorithm of G. van Rooij, "Real Stateful TCP Packet Filtering in IP
+ * Filter"): sequence numbers in host order. */
+struct weft_ct_tcp {
+	__u32 end; /* highest sequence number sent + length */
+	__u32 maxend; /* highest ack + window the other side allowed */
+	__u32 maxwin; /* largest window advertised, scaled */
+	__u8 wscale; /* window scale announced in the SYN (0..14) */
+	__u8 flags; /* WEFT_CT_TCP_F_* */
+	__u16 pad;
+};
+
+#define WEFT_CT_TCP_F_WSCALE (1u << 0) /* the SYN carried a window scale */
+#define WEFT_CT_TCP_F_FIN (1u << 1) /* this side sent a FIN */
+#define WEFT_CT_TCP_F_SEEN (1u << 2) /* this side sent a packet */
+
+struct weft_ct_entry {
+	__u64 expires_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) after
+			   * which the entry is dead */
+	__u64 packets[2]; /* [0] original direction, [1] reply */
+	__u64 bytes[2];
+	__u32 ifindex; /* the local port */
+	__u32 policy_gen; /* the port's policy_gen when last admitted */
+	__u8 state; /* enum weft_ct_state */
+	__u8 pad[7];
+	struct weft_ct_tcp tcp[2]; /* TCP only: [0] opener, [1] other */
+};
+
+/*
+ * Security group rules, compiled by the agent (docs/security-groups.md).
+ * Two LPM lookups decide a new connection, whatever the number of rules:
+ *
+ * 1. sg_remote: (local port, direction, remote address) -> two rule
+ *    classes: 'class', the rules whose remote prefix (or remote group
+ *    member) is the longest match or contains it, /0 excluded; and
+ *    'any_class', the port's rules that admit any remote address. The
+ *    agent writes a /0 entry (class 0) when the port has such rules. The
+ *    remote address is the source for INGRESS, the destination for
+ *    EGRESS.
+ * 2. sg_rules: (class, protocol, port) -> admitted when any prefix
+ *    matches. Port ranges are written as the prefixes that cover them.
+ *
+ * A connection is admitted when 'class' or 'any_class' (non-zero) admits
+ * its protocol and destination port. No entry in sg_remote: refused.
+ * Classes are shared by every port whose rules are the same set; class 0
+ * is never used.
+ */
+struct weft_sg_remote_key {
+	__u32 prefixlen; /* 64 + remote prefix length */
+	__u32 ifindex; /* the local port */
+	__u32 dir; /* enum weft_ct_dir */
+	__be32 ip; /* remote address prefix */
+};
+
+struct weft_sg_remote {
+	__u32 class;
+	__u32 any_class;
+};
+
+/* prefixlen: 32 (any protocol), 48 (the protocol, any port), or 48 + the
+ * prefix of 'port'. 'port' is the TCP/UDP destination port (network
+ * order); for ICMP the type in its first byte and the code in its second
+ * (so 56 matches a type, 64 a type and code). */
+struct weft_sg_rule_key {
+	__u32 prefixlen;
+	__u32 class;
+	__u8 proto;
+	__u8 pad; /* zero */
+	__be16 port;
+};
+
+struct weft_sg_rule {
+	__u32 flags; /* reserved, zero */
 };
 
 /* config: array of one entry, written by the agent. */
