@@ -22,11 +22,26 @@
 
 #define PROG_PORT_PIN "prog_port"
 #define PROG_TUNNEL_PIN "prog_tunnel"
-#define CONFIG_MAP "config"
+
+/* Maps the agent opens but does not reconcile: 'config' is written
+ * directly, 'ct' is the datapath's own state (it must survive restarts
+ * and resyncs; the agent only reads it and collects what is dead). */
+enum extra_map {
+	EXTRA_CONFIG,
+	EXTRA_CT,
+	EXTRA_COUNT,
+};
+
+static const struct dp_map_info extra_maps[EXTRA_COUNT] = {
+	[EXTRA_CONFIG] = { "config", sizeof(__u32),
+			   sizeof(struct weft_config) },
+	[EXTRA_CT] = { "ct", sizeof(struct weft_ct_key),
+		       sizeof(struct weft_ct_entry) },
+};
 
 struct datapath {
 	int map_fds[DP_MAP_COUNT];
-	int config_fd;
+	int extra_fds[EXTRA_COUNT];
 	int prog_fds[2];
 	uint32_t prog_ids[2];
 	int ncpus;
@@ -114,7 +129,8 @@ static struct datapath *datapath_alloc(void)
 		return NULL;
 	for (int m = 0; m < DP_MAP_COUNT; m++)
 		dp->map_fds[m] = -1;
-	dp->config_fd = -1;
+	for (int m = 0; m < EXTRA_COUNT; m++)
+		dp->extra_fds[m] = -1;
 	dp->prog_fds[0] = dp->prog_fds[1] = -1;
 	return dp;
 }
@@ -126,8 +142,9 @@ void datapath_free(struct datapath *dp)
 	for (int m = 0; m < DP_MAP_COUNT; m++)
 		if (dp->map_fds[m] >= 0)
 			close(dp->map_fds[m]);
-	if (dp->config_fd >= 0)
-		close(dp->config_fd);
+	for (int m = 0; m < EXTRA_COUNT; m++)
+		if (dp->extra_fds[m] >= 0)
+			close(dp->extra_fds[m]);
 	for (int i = 0; i < 2; i++)
 		if (dp->prog_fds[i] >= 0)
 			close(dp->prog_fds[i]);
@@ -147,8 +164,25 @@ static bool all_pinned(const char *root, const char *host)
 		if (pin_path(path, root, host, dp_map_info[m].name) < 0 ||
 		    access(path, F_OK) < 0)
 			return false;
-	return pin_path(path, root, host, CONFIG_MAP) == 0 &&
-	       access(path, F_OK) == 0;
+	for (int m = 0; m < EXTRA_COUNT; m++)
+		if (pin_path(path, root, host, extra_maps[m].name) < 0 ||
+		    access(path, F_OK) < 0)
+			return false;
+	return true;
+}
+
+/* Opens the pinned map 'info' of 'host' into 'fd' and checks its sizes
+ * ('value_size' is the size the kernel reports). */
+static int adopt_map(const char *root, const char *host,
+		     const struct dp_map_info *info, size_t value_size, int *fd)
+{
+	char path[PATH_MAX];
+
+	pin_path(path, root, host, info->name);
+	*fd = bpf_obj_get(path);
+	if (*fd < 0)
+		return -errno;
+	return check_map(*fd, info->key_size, value_size);
 }
 
 static int adopt(struct datapath *dp, const char *root, const char *host)
@@ -157,22 +191,17 @@ static int adopt(struct datapath *dp, const char *root, const char *host)
 	int r;
 
 	for (int m = 0; m < DP_MAP_COUNT; m++) {
-		pin_path(path, root, host, dp_map_info[m].name);
-		dp->map_fds[m] = bpf_obj_get(path);
-		if (dp->map_fds[m] < 0)
-			return -errno;
-		r = check_map(dp->map_fds[m], dp_map_info[m].key_size,
-			      map_value_size(m));
+		r = adopt_map(root, host, &dp_map_info[m], map_value_size(m),
+			      &dp->map_fds[m]);
 		if (r < 0)
 			return r;
 	}
-	pin_path(path, root, host, CONFIG_MAP);
-	dp->config_fd = bpf_obj_get(path);
-	if (dp->config_fd < 0)
-		return -errno;
-	r = check_map(dp->config_fd, sizeof(__u32), sizeof(struct weft_config));
-	if (r < 0)
-		return r;
+	for (int m = 0; m < EXTRA_COUNT; m++) {
+		r = adopt_map(root, host, &extra_maps[m],
+			      extra_maps[m].value_size, &dp->extra_fds[m]);
+		if (r < 0)
+			return r;
+	}
 	for (int i = 0; i < 2; i++) {
 		pin_path(path, root, host, prog_pins[i]);
 		dp->prog_fds[i] = bpf_obj_get(path);
@@ -205,6 +234,17 @@ static int pin_replace(int fd, const char *path)
 	return 0;
 }
 
+/* A descriptor of our own for the map 'name' of a loaded object. */
+static int loaded_map_fd(struct bpf_object *obj, const char *name, int *fd)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+
+	if (!map)
+		return -ENOENT;
+	*fd = dup(bpf_map__fd(map));
+	return *fd < 0 ? -errno : 0;
+}
+
 static int load(struct datapath *dp, const char *root, const char *host)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
@@ -227,34 +267,14 @@ static int load(struct datapath *dp, const char *root, const char *host)
 	if (r < 0)
 		goto out;
 
-	for (int m = 0; m < DP_MAP_COUNT; m++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(
-			skel->obj, dp_map_info[m].name);
-
-		if (!map) {
-			r = -ENOENT;
-			goto out;
-		}
-		dp->map_fds[m] = dup(bpf_map__fd(map));
-		if (dp->map_fds[m] < 0) {
-			r = -errno;
-			goto out;
-		}
-	}
-	{
-		struct bpf_map *map =
-			bpf_object__find_map_by_name(skel->obj, CONFIG_MAP);
-
-		if (!map) {
-			r = -ENOENT;
-			goto out;
-		}
-		dp->config_fd = dup(bpf_map__fd(map));
-		if (dp->config_fd < 0) {
-			r = -errno;
-			goto out;
-		}
-	}
+	for (int m = 0; m < DP_MAP_COUNT && !r; m++)
+		r = loaded_map_fd(skel->obj, dp_map_info[m].name,
+				  &dp->map_fds[m]);
+	for (int m = 0; m < EXTRA_COUNT && !r; m++)
+		r = loaded_map_fd(skel->obj, extra_maps[m].name,
+				  &dp->extra_fds[m]);
+	if (r < 0)
+		goto out;
 
 	progs[0] = skel->progs.weft_port_ingress;
 	progs[1] = skel->progs.weft_tunnel_ingress;
@@ -346,10 +366,12 @@ int datapath_set_config(struct datapath *dp, uint32_t vxlan_ifindex,
 	struct weft_config have;
 	__u32 key = 0;
 
-	if (bpf_map_lookup_elem(dp->config_fd, &key, &have) == 0 &&
+	if (bpf_map_lookup_elem(dp->extra_fds[EXTRA_CONFIG], &key, &have) ==
+		    0 &&
 	    !memcmp(&have, &want, sizeof(want)))
 		return 0;
-	if (bpf_map_update_elem(dp->config_fd, &key, &want, BPF_ANY) < 0)
+	if (bpf_map_update_elem(dp->extra_fds[EXTRA_CONFIG], &key, &want,
+				BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }
@@ -536,4 +558,57 @@ int datapath_unpin(const char *bpffs_root, const char *host)
 	if (rmdir(dir) < 0 && errno != ENOENT && !first)
 		first = -errno;
 	return first;
+}
+
+int datapath_ct_walk(struct datapath *dp, datapath_ct_fn fn, void *ctx)
+{
+	int fd = dp->extra_fds[EXTRA_CT];
+	struct weft_ct_key key, next, *prev = NULL, *doomed = NULL;
+	struct weft_ct_entry e;
+	size_t n_doomed = 0, cap = 0, steps = 0;
+	int r = 0, deleted = 0;
+
+	/* Entries the datapath deletes meanwhile may restart the walk from
+	 * the first key: bounded, so a busy table cannot keep us here. */
+	while (steps++ < 2 * WEFT_MAX_CT) {
+		int verdict;
+
+		if (bpf_map_get_next_key(fd, prev, &next) < 0) {
+			if (errno != ENOENT)
+				r = -errno;
+			break;
+		}
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &e) < 0) {
+			if (errno == ENOENT)
+				continue; /* deleted meanwhile */
+			r = -errno;
+			break;
+		}
+		verdict = fn(ctx, &key, &e);
+		if (verdict == DATAPATH_CT_STOP)
+			break;
+		if (verdict != DATAPATH_CT_DELETE)
+			continue;
+		/* Deleted after the walk: deleting the current key would
+		 * send the next get_next_key back to the start. */
+		if (n_doomed == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			void *nd = realloc(doomed, ncap * sizeof(*doomed));
+
+			if (!nd) {
+				r = -ENOMEM;
+				break;
+			}
+			doomed = nd;
+			cap = ncap;
+		}
+		doomed[n_doomed++] = key;
+	}
+	for (size_t i = 0; i < n_doomed; i++)
+		if (bpf_map_delete_elem(fd, &doomed[i]) == 0)
+			deleted++;
+	free(doomed);
+	return r < 0 ? r : deleted;
 }

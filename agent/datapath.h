@@ -65,6 +65,23 @@ int datapath_apply(void *ctx, const struct reconcile_op *op);
 int datapath_read_stats(struct datapath *dp, uint32_t ifindex,
 			struct weft_stats *ret);
 
+/* What a datapath_ct_fn decides about one conntrack entry. */
+enum datapath_ct_verdict {
+	DATAPATH_CT_KEEP,
+	DATAPATH_CT_DELETE,
+	DATAPATH_CT_STOP, /* end the walk (entries marked so far still go) */
+};
+
+/* Called for each entry of the conntrack map; returns a verdict. */
+typedef int (*datapath_ct_fn)(void *ctx, const struct weft_ct_key *key,
+			      const struct weft_ct_entry *e);
+
+/* Walks the conntrack map 'ct' (a snapshot as good as the kernel's
+ * iteration gives while the datapath keeps changing it), then deletes the
+ * entries 'fn' asked to. Returns the number deleted, or a negative errno
+ * when the map could not be read. */
+int datapath_ct_walk(struct datapath *dp, datapath_ct_fn fn, void *ctx);
+
 /* Detaches our filter from TC ingress of 'ifindex' when the program there
  * is one of ours (by id in 'prog_ids', 'n_ids' of them, or by a "weft_"
  * name). Returns 1 when something was detached, 0, or a negative errno. */

@@ -31,6 +31,9 @@ void hostview_object_free(struct hostview_object *o)
 		free(o->port.tap);
 		free(o->port.ips);
 		free(o->port.pairs);
+		for (size_t i = 0; i < o->port.n_security_groups; i++)
+			free(o->port.security_groups[i]);
+		free(o->port.security_groups);
 		break;
 	case HOSTVIEW_SUBNET:
 		free(o->subnet.id);
@@ -48,6 +51,13 @@ void hostview_object_free(struct hostview_object *o)
 		free(o->router.ifaces);
 		free(o->router.id);
 		free(o->router.routes);
+		break;
+	case HOSTVIEW_SECGROUP:
+		for (size_t i = 0; i < o->secgroup.n_rules; i++)
+			free(o->secgroup.rules[i].remote_group_id);
+		free(o->secgroup.rules);
+		free(o->secgroup.members);
+		free(o->secgroup.id);
 		break;
 	case HOSTVIEW_OTHER:
 		break;
@@ -174,40 +184,57 @@ const struct hostview_object *hostview_find(const struct hostview *v,
 	return NULL;
 }
 
-const struct hostview_port *hostview_find_port(const struct hostview *v,
-					       const char *id)
+/* The object of key "'kind_name':'id'" when it is of 'kind'; NULL
+ * otherwise. */
+static const struct hostview_object *find_kind(const struct hostview *v,
+					       const char *kind_name,
+					       const char *id,
+					       enum hostview_kind kind)
 {
 	char key[256];
 	const struct hostview_object *o;
 
-	if (snprintf(key, sizeof(key), "port:%s", id) >= (int)sizeof(key))
+	if (snprintf(key, sizeof(key), "%s:%s", kind_name, id) >=
+	    (int)sizeof(key))
 		return NULL;
 	o = hostview_find(v, key);
-	return o && o->kind == HOSTVIEW_PORT ? &o->port : NULL;
+	return o && o->kind == kind ? o : NULL;
+}
+
+const struct hostview_port *hostview_find_port(const struct hostview *v,
+					       const char *id)
+{
+	const struct hostview_object *o =
+		find_kind(v, "port", id, HOSTVIEW_PORT);
+
+	return o ? &o->port : NULL;
 }
 
 const struct hostview_host *hostview_find_host(const struct hostview *v,
 					       const char *name)
 {
-	char key[256];
-	const struct hostview_object *o;
+	const struct hostview_object *o =
+		find_kind(v, "host", name, HOSTVIEW_HOST);
 
-	if (snprintf(key, sizeof(key), "host:%s", name) >= (int)sizeof(key))
-		return NULL;
-	o = hostview_find(v, key);
-	return o && o->kind == HOSTVIEW_HOST ? &o->host : NULL;
+	return o ? &o->host : NULL;
 }
 
 const struct hostview_network *hostview_find_network(const struct hostview *v,
 						     const char *id)
 {
-	char key[256];
-	const struct hostview_object *o;
+	const struct hostview_object *o =
+		find_kind(v, "network", id, HOSTVIEW_NETWORK);
 
-	if (snprintf(key, sizeof(key), "network:%s", id) >= (int)sizeof(key))
-		return NULL;
-	o = hostview_find(v, key);
-	return o && o->kind == HOSTVIEW_NETWORK ? &o->network : NULL;
+	return o ? &o->network : NULL;
+}
+
+const struct hostview_secgroup *hostview_find_secgroup(const struct hostview *v,
+						       const char *id)
+{
+	const struct hostview_object *o =
+		find_kind(v, "secgroup", id, HOSTVIEW_SECGROUP);
+
+	return o ? &o->secgroup : NULL;
 }
 
 const uint8_t HOSTVIEW_DHCP_MAC[6] = { 0xfa, 0x16, 0x3e, 0x00, 0x00, 0x01 };
@@ -319,6 +346,27 @@ static int get_ipv4(const json_t *obj, const char *name, uint32_t *ret)
 	return netaddr_parse_ipv4(json_string_value(j), ret);
 }
 
+/* Parses the string 'j', an address (a /32) or a CIDR (host bits
+ * cleared). */
+static int parse_prefix(const json_t *j, struct hostview_prefix *ret)
+{
+	const char *s;
+
+	if (!json_is_string(j))
+		return -EINVAL;
+	s = json_string_value(j);
+	if (strchr(s, '/')) {
+		if (netaddr_parse_cidr4(s, false, &ret->ip, &ret->prefix) < 0)
+			return -EINVAL;
+		ret->ip &= netaddr_mask(ret->prefix);
+	} else {
+		if (netaddr_parse_ipv4(s, &ret->ip) < 0)
+			return -EINVAL;
+		ret->prefix = 32;
+	}
+	return 0;
+}
+
 /* Finds the array 'name' of 'obj' and allocates 'ret' with one zeroed
  * element of 'size' bytes per item. Returns 1 with 'ret_arr' set when there
  * are items, 0 when the array is absent, null or empty, or a negative
@@ -357,6 +405,70 @@ static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
 			return -EINVAL;
 		(*ret_n)++;
 	}
+	return 0;
+}
+
+/* An array of strings; 'ret_present' tells whether the member was there
+ * (as an array, possibly empty). */
+static int get_string_array(const json_t *obj, const char *name, char ***ret,
+			    size_t *ret_n, bool *ret_present)
+{
+	const json_t *arr = NULL;
+	const json_t *j;
+	size_t i;
+	int r = alloc_for_array(obj, name, sizeof(**ret), (void **)ret, &arr);
+
+	if (r < 0)
+		return r;
+	*ret_present = json_is_array(json_object_get(obj, name));
+	if (!r)
+		return 0;
+	json_array_foreach(arr, i, j) {
+		if (!json_is_string(j))
+			return -EINVAL;
+		(*ret)[i] = strdup(json_string_value(j));
+		if (!(*ret)[i])
+			return -ENOMEM;
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+/* An array of addresses or CIDRs. */
+static int get_prefix_array(const json_t *obj, const char *name,
+			    struct hostview_prefix **ret, size_t *ret_n)
+{
+	const json_t *arr = NULL;
+	const json_t *j;
+	size_t i;
+	int r = alloc_for_array(obj, name, sizeof(**ret), (void **)ret, &arr);
+
+	if (r <= 0)
+		return r;
+	json_array_foreach(arr, i, j) {
+		if (parse_prefix(j, &(*ret)[i]) < 0)
+			return -EINVAL;
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+/* An optional integer 0..'max'; null or absent: HOSTVIEW_SG_ANY. */
+static int get_int_or_any(const json_t *obj, const char *name, uint32_t max,
+			  int *ret)
+{
+	uint32_t n = 0;
+	const json_t *j = json_object_get(obj, name);
+	int r;
+
+	if (!j || json_is_null(j)) {
+		*ret = HOSTVIEW_SG_ANY;
+		return 0;
+	}
+	r = get_uint(obj, name, true, max, &n);
+	if (r < 0)
+		return r;
+	*ret = (int)n;
 	return 0;
 }
 
@@ -411,22 +523,14 @@ static int parse_network(const json_t *obj, struct hostview_network *n)
 
 static int parse_pair(const json_t *j, struct hostview_address_pair *pair)
 {
-	const json_t *ip = json_object_get(j, "ip_address");
 	const json_t *mac = json_object_get(j, "mac_address");
-	const char *s;
+	struct hostview_prefix p;
 
-	if (!json_is_object(j) || !json_is_string(ip))
+	if (!json_is_object(j) ||
+	    parse_prefix(json_object_get(j, "ip_address"), &p) < 0)
 		return -EINVAL;
-	s = json_string_value(ip);
-	if (strchr(s, '/')) {
-		if (netaddr_parse_cidr4(s, false, &pair->ip, &pair->prefix) < 0)
-			return -EINVAL;
-		pair->ip &= netaddr_mask(pair->prefix);
-	} else {
-		if (netaddr_parse_ipv4(s, &pair->ip) < 0)
-			return -EINVAL;
-		pair->prefix = 32;
-	}
+	pair->ip = p.ip;
+	pair->prefix = p.prefix;
 	if (mac && !json_is_null(mac)) {
 		if (!json_is_string(mac) ||
 		    netaddr_parse_mac(json_string_value(mac), pair->mac) < 0)
@@ -476,6 +580,11 @@ static int parse_port(const json_t *obj, struct hostview_port *p)
 			p->n_ips++;
 		}
 	}
+
+	r = get_string_array(obj, "security_groups", &p->security_groups,
+			     &p->n_security_groups, &p->has_security_groups);
+	if (r < 0)
+		return r;
 
 	if (pairs && !json_is_null(pairs)) {
 		size_t i;
@@ -606,6 +715,62 @@ static int parse_router(const json_t *obj, struct hostview_router *rt)
 	return 0;
 }
 
+static int parse_sg_rule(const json_t *j, struct hostview_sg_rule *rule)
+{
+	const json_t *dir = json_object_get(j, "direction");
+	const json_t *prefix = json_object_get(j, "remote_ip_prefix");
+	int r;
+
+	if (!json_is_object(j) || !json_is_string(dir))
+		return -EINVAL;
+	if (!strcmp(json_string_value(dir), "ingress"))
+		rule->dir = HOSTVIEW_SG_INGRESS;
+	else if (!strcmp(json_string_value(dir), "egress"))
+		rule->dir = HOSTVIEW_SG_EGRESS;
+	else
+		return -EINVAL;
+	if ((r = get_int_or_any(j, "protocol", 255, &rule->protocol)) < 0 ||
+	    (r = get_int_or_any(j, "port_range_min", 65535, &rule->port_min)) <
+		    0 ||
+	    (r = get_int_or_any(j, "port_range_max", 65535, &rule->port_max)) <
+		    0 ||
+	    (r = get_string(j, "remote_group_id", false,
+			    &rule->remote_group_id)) < 0)
+		return r;
+	if (prefix && !json_is_null(prefix)) {
+		if (parse_prefix(prefix, &rule->remote_prefix) < 0)
+			return -EINVAL;
+		rule->has_remote_prefix = true;
+	}
+	return 0;
+}
+
+static int parse_secgroup(const json_t *obj, struct hostview_secgroup *g)
+{
+	const json_t *arr = NULL;
+	const json_t *j;
+	size_t i;
+	int r;
+
+	if ((r = get_string(obj, "id", true, &g->id)) < 0 ||
+	    (r = get_prefix_array(obj, "members", &g->members, &g->n_members)) <
+		    0)
+		return r;
+	r = alloc_for_array(obj, "rules", sizeof(*g->rules), (void **)&g->rules,
+			    &arr);
+	if (r <= 0)
+		return r;
+	json_array_foreach(arr, i, j) {
+		/* Counted first: a half-parsed rule's strings are freed
+		 * with the object. */
+		g->n_rules++;
+		r = parse_sg_rule(j, &g->rules[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int hostview_object_from_json(const json_t *obj, struct hostview_object **ret)
 {
 	const json_t *key = json_object_get(obj, "key");
@@ -642,6 +807,9 @@ int hostview_object_from_json(const json_t *obj, struct hostview_object **ret)
 	} else if (!strcmp(k, "router")) {
 		o->kind = HOSTVIEW_ROUTER;
 		r = parse_router(obj, &o->router);
+	} else if (!strcmp(k, "secgroup")) {
+		o->kind = HOSTVIEW_SECGROUP;
+		r = parse_secgroup(obj, &o->secgroup);
 	} else {
 		r = 0;
 	}

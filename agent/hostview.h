@@ -22,6 +22,7 @@ enum hostview_kind {
 	HOSTVIEW_PORT,
 	HOSTVIEW_SUBNET,
 	HOSTVIEW_ROUTER,
+	HOSTVIEW_SECGROUP,
 	HOSTVIEW_OTHER, /* a kind this agent does not know: kept, not used */
 };
 
@@ -56,6 +57,13 @@ struct hostview_port {
 	size_t n_pairs;
 	bool admin_state_up;
 	bool port_security;
+	/* "security_groups": the ids of the groups that apply (empty when
+	 * port security is off). 'has_security_groups' is false when the
+	 * member is absent (a weftd older than security groups): then no
+	 * policy applies at all. */
+	char **security_groups;
+	size_t n_security_groups;
+	bool has_security_groups;
 };
 
 /* A route: 'dest'/'prefix' via 'nexthop' (a subnet's host route or a
@@ -104,6 +112,40 @@ struct hostview_router {
 	size_t n_routes;
 };
 
+/* An IPv4 prefix: an address is a /32. */
+struct hostview_prefix {
+	uint32_t ip; /* no bits beyond 'prefix' */
+	int prefix; /* 0..32 */
+};
+
+enum hostview_sg_dir {
+	HOSTVIEW_SG_INGRESS = 0, /* towards the port (= WEFT_CT_INGRESS) */
+	HOSTVIEW_SG_EGRESS = 1, /* from the port (= WEFT_CT_EGRESS) */
+};
+
+#define HOSTVIEW_SG_ANY -1 /* protocol or port bound: null */
+
+/* One IPv4 rule of a security group (docs/security-groups.md). */
+struct hostview_sg_rule {
+	enum hostview_sg_dir dir;
+	int protocol; /* 0..255, or HOSTVIEW_SG_ANY */
+	int port_min; /* 0..65535 (ICMP: the type), or HOSTVIEW_SG_ANY */
+	int port_max; /* 0..65535 (ICMP: the code), or HOSTVIEW_SG_ANY */
+	bool has_remote_prefix;
+	struct hostview_prefix remote_prefix; /* when 'has_remote_prefix' */
+	char *remote_group_id; /* NULL: none */
+};
+
+struct hostview_secgroup {
+	char *id;
+	struct hostview_sg_rule *rules;
+	size_t n_rules;
+	/* The IPv4 addresses (/32) and address pair prefixes of the ports
+	 * that have the group. */
+	struct hostview_prefix *members;
+	size_t n_members;
+};
+
 struct hostview_object {
 	struct hostview_object *next; /* hash chain */
 	char *key;
@@ -114,6 +156,7 @@ struct hostview_object {
 		struct hostview_port port;
 		struct hostview_subnet subnet;
 		struct hostview_router router;
+		struct hostview_secgroup secgroup;
 	};
 };
 
@@ -159,6 +202,8 @@ const struct hostview_host *hostview_find_host(const struct hostview *v,
 
 const struct hostview_network *hostview_find_network(const struct hostview *v,
 						     const char *id);
+const struct hostview_secgroup *hostview_find_secgroup(const struct hostview *v,
+						       const char *id);
 
 /* The MAC the DHCP server of 'subnet' answers from, and that the neigh
  * entry of its 'dhcp_server' address holds: the MAC of the router

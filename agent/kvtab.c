@@ -30,21 +30,28 @@ void kvtab_destroy(struct kvtab *t)
 	t->count = 0;
 }
 
-/* FNV-1a, then a final mix so that the low bits (the bucket) depend on all
- * of the key. */
-static uint32_t kvtab_hash(const void *key, size_t len)
+uint32_t kvtab_hash_add(uint32_t h, const void *data, size_t len)
 {
-	const uint8_t *p = key;
-	uint32_t h = 2166136261u;
+	const uint8_t *p = data;
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= p[i];
 		h *= 16777619u;
 	}
+	return h;
+}
+
+uint32_t kvtab_hash_finish(uint32_t h)
+{
 	h ^= h >> 16;
 	h *= 0x7feb352du;
 	h ^= h >> 15;
 	return h;
+}
+
+static uint32_t kvtab_hash(const void *key, size_t len)
+{
+	return kvtab_hash_finish(kvtab_hash_add(KVTAB_HASH_INIT, key, len));
 }
 
 static int kvtab_grow(struct kvtab *t)

@@ -26,6 +26,14 @@ struct kvtab {
 	struct kvtab_node **buckets;
 };
 
+/* The hash of the table, for other uses that need a stable digest of
+ * bytes (the same on every run and host): FNV-1a, fed piecewise with
+ * kvtab_hash_add() from KVTAB_HASH_INIT, then a final mix so that every
+ * bit of the result depends on all of the input. */
+#define KVTAB_HASH_INIT 2166136261u
+uint32_t kvtab_hash_add(uint32_t h, const void *data, size_t len);
+uint32_t kvtab_hash_finish(uint32_t h);
+
 /* Initialises an empty table. */
 void kvtab_init(struct kvtab *t, size_t key_size, size_t value_size);
 

@@ -8,11 +8,16 @@
 
 #include "abi/weft.h"
 #include "netaddr.h"
+#include "policy.h"
 
 const struct dp_map_info dp_map_info[DP_MAP_COUNT] = {
 	[DP_MAP_NETWORKS] = { "networks", sizeof(__u32),
 			      sizeof(struct weft_network) },
 	[DP_MAP_HOSTS] = { "hosts", sizeof(__be32), sizeof(struct weft_host) },
+	[DP_MAP_SG_RULES] = { "sg_rules", sizeof(struct weft_sg_rule_key),
+			      sizeof(struct weft_sg_rule) },
+	[DP_MAP_SG_REMOTE] = { "sg_remote", sizeof(struct weft_sg_remote_key),
+			       sizeof(struct weft_sg_remote) },
 	[DP_MAP_PORTS] = { "ports", sizeof(__u32), sizeof(struct weft_port) },
 	[DP_MAP_PORT_ADDRS] = { "port_addrs", sizeof(struct weft_port_addr_key),
 				sizeof(struct weft_port_addr) },
@@ -162,10 +167,20 @@ static int dhcp_entries(struct dp_state *out, const struct hostview *v)
 	return 0;
 }
 
+/* True when security groups apply to local port 'p': port security on,
+ * and a weftd that sends groups (an empty list then refuses every new
+ * connection, as in Neutron). */
+static bool port_has_policy(const struct hostview_port *p)
+{
+	return p->port_security && p->has_security_groups;
+}
+
 /* The entries of one port. 'ifindex' is its local tap (0 when remote or
- * absent), 'host_ip' the underlay address of its host (0 when unknown). */
-static int port_entries(struct dp_state *out, const struct hostview_port *p,
-			bool local, uint32_t ifindex, uint32_t host_ip)
+ * absent), 'host_ip' the underlay address of its host (0 when unknown).
+ * A local port with a tap and security groups is added to 'pol'. */
+static int port_entries(struct dp_state *out, struct policy *pol,
+			const struct hostview_port *p, bool local,
+			uint32_t ifindex, uint32_t host_ip)
 {
 	/* A remote port with no known host, or a local port whose tap is
 	 * missing, has nowhere to be forwarded to: ARP answers only. */
@@ -214,6 +229,13 @@ static int port_entries(struct dp_state *out, const struct hostview_port *p,
 			port.flags |= WEFT_PORT_F_SECURITY;
 		if (p->admin_state_up)
 			port.flags |= WEFT_PORT_F_UP;
+		if (port_has_policy(p)) {
+			/* policy_gen is filled in by policy_entries(). */
+			port.flags |= WEFT_PORT_F_POLICY;
+			r = policy_add_port(pol, ifindex, p);
+			if (r < 0 && r != -EEXIST) /* two ports, one tap */
+				return r;
+		}
 		r = kvtab_put(&out->maps[DP_MAP_PORTS], &key, &port);
 		if (r < 0)
 			return r;
@@ -237,6 +259,29 @@ static int port_entries(struct dp_state *out, const struct hostview_port *p,
 	return 0;
 }
 
+/* Writes the compiled security groups into 'out' and the policy_gen of
+ * each local port with WEFT_PORT_F_POLICY into its ports entry. */
+static int policy_entries(struct dp_state *out, struct policy *pol,
+			  const struct reconcile_local_port *ports, size_t n)
+{
+	int r = policy_finish(pol, &out->maps[DP_MAP_SG_REMOTE],
+			      &out->maps[DP_MAP_SG_RULES]);
+
+	for (size_t i = 0; i < n && !r; i++) {
+		__u32 key = ports[i].ifindex;
+		const struct weft_port *cur =
+			key ? kvtab_get(&out->maps[DP_MAP_PORTS], &key) : NULL;
+		struct weft_port port;
+
+		if (!cur || !(cur->flags & WEFT_PORT_F_POLICY))
+			continue;
+		port = *cur;
+		port.policy_gen = policy_port_gen(pol, key);
+		r = kvtab_put(&out->maps[DP_MAP_PORTS], &key, &port);
+	}
+	return r;
+}
+
 int reconcile_desired(const struct hostview *v,
 		      const struct reconcile_self *self,
 		      reconcile_tap_fn tap_ifindex, void *ctx,
@@ -247,22 +292,26 @@ int reconcile_desired(const struct hostview *v,
 	size_t n_ports = 0, cap = 0;
 	const struct hostview_object *o;
 	struct hostview_iter it = { 0 };
+	struct policy *pol;
 	int r;
 
+	r = policy_new(v, &pol);
+	if (r < 0)
+		return r;
 	{
 		__be32 key = htonl(self->underlay_ip);
 		struct weft_host h = { 0 };
 
 		r = kvtab_put(&out->maps[DP_MAP_HOSTS], &key, &h);
 		if (r < 0)
-			return r;
+			goto fail;
 	}
 	if (self->vxlan_ifindex) {
 		__u32 key = self->vxlan_ifindex;
 
 		r = kvtab_put(&out->maps[DP_MAP_STATS], &key, NULL);
 		if (r < 0)
-			return r;
+			goto fail;
 	}
 
 	while ((o = hostview_next(v, &it))) {
@@ -313,30 +362,35 @@ int reconcile_desired(const struct hostview *v,
 
 				host_ip = h ? h->underlay_ip : 0;
 			}
-			r = port_entries(out, p, local, ifindex, host_ip);
+			r = port_entries(out, pol, p, local, ifindex, host_ip);
 			break;
 		}
 		case HOSTVIEW_ROUTER:
 			r = router_entries(out, &o->router);
 			break;
 		case HOSTVIEW_SUBNET:
+		case HOSTVIEW_SECGROUP:
 		case HOSTVIEW_OTHER:
 			r = 0;
 			break;
 		}
-		if (r < 0) {
-			free(ports);
-			return r;
-		}
+		if (r < 0)
+			goto fail;
 	}
 	r = dhcp_entries(out, v);
-	if (r < 0) {
-		free(ports);
-		return r;
-	}
+	if (r < 0)
+		goto fail;
+	r = policy_entries(out, pol, ports, n_ports);
+	if (r < 0)
+		goto fail;
+	policy_free(pol);
 	*ret_ports = ports;
 	*ret_n = n_ports;
 	return 0;
+fail:
+	policy_free(pol);
+	free(ports);
+	return r;
 }
 
 static int apply_updates(const struct kvtab *want, struct kvtab *have,

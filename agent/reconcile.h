@@ -23,6 +23,9 @@
 enum dp_map {
 	DP_MAP_NETWORKS,
 	DP_MAP_HOSTS,
+	DP_MAP_SG_RULES, /* rule classes, before the sg_remote entries that
+			  * name them, */
+	DP_MAP_SG_REMOTE, /* before the ports whose policy_gen covers them */
 	DP_MAP_PORTS,
 	DP_MAP_PORT_ADDRS,
 	DP_MAP_ROUTES, /* before neigh and fdb: a router MAC appears last */
@@ -66,7 +69,9 @@ struct reconcile_local_port {
 };
 
 /* Computes into 'out' (initialised by the caller, empty) the map contents
- * that view 'v' asks for on host 'self', and sets 'ret_ports' to a malloc'ed
+ * that view 'v' asks for on host 'self' (security groups compiled by
+ * agent/policy.h for each local port whose tap exists and that has port
+ * security and a security_groups list), and sets 'ret_ports' to a malloc'ed
  * array of the 'ret_n' ports bound to this host (caller frees; the ids
  * point into 'v'). Returns 0 or -ENOMEM. */
 int reconcile_desired(const struct hostview *v,
@@ -98,9 +103,10 @@ struct reconcile_result {
 };
 
 /* Calls 'apply' for every difference between 'desired' and 'present' —
- * all updates (networks and hosts first, then ports, routes, neigh, the
- * fdb last, so that a forwarding or router entry never leads to an entry
- * the datapath cannot find), then all deletes
+ * all updates (networks and hosts first, then rule classes, the ports'
+ * sg_remote entries, ports, routes, neigh, the fdb last, so that a
+ * forwarding, router or policy entry never leads to an entry the datapath
+ * cannot find), then all deletes
  * (in the reverse order) — and records in 'present' each operation that
  * succeeded. Returns 0 or -ENOMEM; failed operations are counted in
  * 'result', not returned. */

@@ -20,6 +20,7 @@
 
 #include "drop-reasons.h"
 #include "abi/weft.h"
+#include "conntrack.h"
 #include "datapath.h"
 #include "dhcp.h"
 #include "kvtab.h"
@@ -65,6 +66,7 @@ struct agent {
 	int vxlan_ifindex;
 	uint32_t vxlan_mtu;
 	struct event *reconcile_ev;
+	struct event *ct_gc_ev;
 	struct kvtab attached; /* ifindex (u32) of taps we attached, set */
 	struct kvtab reported; /* port id -> enum port_state told weftd */
 };
@@ -342,33 +344,44 @@ static json_t *stats_json(const struct weft_stats *s, json_t *dhcp)
 	return o;
 }
 
+/* The tap ifindex of port 'port_id', which must be bound to this host
+ * and have its tap. Returns NULL and sets 'ret', or the reason why not
+ * (possibly written into 'buf', 'size' bytes). */
+static const char *local_port_ifindex(struct agent *a, const char *port_id,
+				      char *buf, size_t size, uint32_t *ret)
+{
+	const struct hostview_port *p = hostview_find_port(&a->view, port_id);
+	char tap[HOSTVIEW_IFNAMSIZ];
+	uint32_t ifindex;
+
+	if (!p)
+		return "unknown port";
+	if (!p->host || strcmp(p->host, a->opt.host))
+		return "port not bound to this host";
+	hostview_port_tap_name(p, tap);
+	ifindex = links_table_ifindex(&a->taps, tap);
+	if (!ifindex) {
+		snprintf(buf, size, "no device %s on this host", tap);
+		return buf;
+	}
+	*ret = ifindex;
+	return NULL;
+}
+
 static void handle_stats_request(struct agent *a, const struct sbproto_msg *m)
 {
-	const struct hostview_port *p =
-		hostview_find_port(&a->view, m->port_id);
-	const char *error = NULL;
-	char tap[HOSTVIEW_IFNAMSIZ], buf[128];
+	const char *error;
+	char buf[128];
 	struct weft_stats st;
-	uint32_t ifindex;
+	uint32_t ifindex = 0;
 	json_t *reply;
 	int r;
 
-	if (!p) {
-		error = "unknown port";
-	} else if (!p->host || strcmp(p->host, a->opt.host)) {
-		error = "port not bound to this host";
-	} else {
-		hostview_port_tap_name(p, tap);
-		ifindex = links_table_ifindex(&a->taps, tap);
-		if (!ifindex) {
-			snprintf(buf, sizeof(buf), "no device %s on this host",
-				 tap);
-			error = buf;
-		} else if ((r = datapath_read_stats(a->dp, ifindex, &st)) < 0) {
-			snprintf(buf, sizeof(buf), "cannot read counters: %s",
-				 strerror(-r));
-			error = buf;
-		}
+	error = local_port_ifindex(a, m->port_id, buf, sizeof(buf), &ifindex);
+	if (!error && (r = datapath_read_stats(a->dp, ifindex, &st)) < 0) {
+		snprintf(buf, sizeof(buf), "cannot read counters: %s",
+			 strerror(-r));
+		error = buf;
 	}
 	if (error) {
 		reply = sbproto_stats_error_new(m->request_id, error);
@@ -384,6 +397,120 @@ static void handle_stats_request(struct agent *a, const struct sbproto_msg *m)
 	if (reply)
 		sbclient_send(a->sb, reply);
 	json_decref(reply);
+}
+
+/* Fills 'ids' (ifindex -> char[CONNTRACK_PORT_ID_MAX]) with the local
+ * ports whose tap is there. Returns 0 or -ENOMEM. */
+static int local_port_ids(struct agent *a, struct kvtab *ids)
+{
+	struct hostview_iter it = { 0 };
+	const struct hostview_object *o;
+
+	while ((o = hostview_next(&a->view, &it))) {
+		char tap[HOSTVIEW_IFNAMSIZ], id[CONNTRACK_PORT_ID_MAX] = { 0 };
+		uint32_t ifindex;
+
+		if (o->kind != HOSTVIEW_PORT || !o->port.host ||
+		    strcmp(o->port.host, a->opt.host))
+			continue;
+		hostview_port_tap_name(&o->port, tap);
+		ifindex = links_table_ifindex(&a->taps, tap);
+		strncpy(id, o->port.id, sizeof(id) - 1);
+		if (ifindex && kvtab_put(ids, &ifindex, id) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int ct_list_entry(void *ctx, const struct weft_ct_key *key,
+			 const struct weft_ct_entry *e)
+{
+	return conntrack_list_add(ctx, key, e) ? DATAPATH_CT_KEEP :
+						 DATAPATH_CT_STOP;
+}
+
+/* Lists the live conntrack entries of the local ports (or of the port
+ * 'port_id' only, when given) into 'ret' (a new array). Returns NULL, or
+ * why it could not (possibly written into 'buf', 'size' bytes). */
+static const char *conntrack_entries(struct agent *a, const char *port_id,
+				     char *buf, size_t size, json_t **ret,
+				     bool *ret_truncated)
+{
+	const char *error = NULL;
+	struct conntrack_list l = { 0 };
+	uint32_t only = 0;
+	struct kvtab ids;
+	int r;
+
+	if (port_id) {
+		error = local_port_ifindex(a, port_id, buf, size, &only);
+		if (error)
+			return error;
+	}
+	kvtab_init(&ids, sizeof(uint32_t), CONNTRACK_PORT_ID_MAX);
+	if (local_port_ids(a, &ids) < 0 ||
+	    conntrack_list_init(&l, &ids, only, conntrack_now_ns()) < 0) {
+		error = "out of memory";
+	} else if ((r = datapath_ct_walk(a->dp, ct_list_entry, &l)) < 0) {
+		snprintf(buf, size, "cannot read the conntrack table: %s",
+			 strerror(-r));
+		error = buf;
+	} else if (l.error) {
+		error = "out of memory";
+	} else {
+		*ret = l.entries;
+		*ret_truncated = l.truncated;
+		l.entries = NULL;
+	}
+	conntrack_list_destroy(&l);
+	kvtab_destroy(&ids);
+	return error;
+}
+
+static void handle_conntrack_request(struct agent *a,
+				     const struct sbproto_msg *m)
+{
+	json_t *entries = NULL, *reply;
+	bool truncated = false;
+	const char *error;
+	char buf[128];
+
+	error = conntrack_entries(a, m->port_id, buf, sizeof(buf), &entries,
+				  &truncated);
+	if (error)
+		reply = sbproto_conntrack_reply_error_new(m->request_id, error);
+	else
+		reply = sbproto_conntrack_reply_new(m->request_id, entries,
+						    truncated);
+	if (reply)
+		sbclient_send(a->sb, reply);
+	json_decref(reply);
+}
+
+static int ct_gc_entry(void *ctx, const struct weft_ct_key *key,
+		       const struct weft_ct_entry *e)
+{
+	const struct agent *a = ctx;
+
+	return conntrack_is_dead(e, conntrack_now_ns(),
+				 &a->present.maps[DP_MAP_PORTS]) ?
+		       DATAPATH_CT_DELETE :
+		       DATAPATH_CT_KEEP;
+}
+
+/* Every CONNTRACK_GC_INTERVAL_MS: deletes the conntrack entries that
+ * expired and those of ports that are no longer local ports with
+ * security groups (as the ports map holds them). */
+static void on_ct_gc(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	int r = datapath_ct_walk(a->dp, ct_gc_entry, a);
+
+	if (r < 0)
+		log_warn("conntrack GC: cannot read the table: %s",
+			 strerror(-r));
+	else
+		log_debug("conntrack GC: %d entries deleted", r);
 }
 
 static int sb_message(void *ctx, const struct sbproto_msg *m)
@@ -428,6 +555,9 @@ static int sb_message(void *ctx, const struct sbproto_msg *m)
 		return 0;
 	case SBPROTO_STATS_REQUEST:
 		handle_stats_request(a, m);
+		return 0;
+	case SBPROTO_CONNTRACK_REQUEST:
+		handle_conntrack_request(a, m);
 		return 0;
 	default:
 		return -EPROTO;
@@ -699,13 +829,21 @@ static int run(struct agent *a)
 		return r;
 
 	a->reconcile_ev = evtimer_new(a->base, on_reconcile, a);
+	a->ct_gc_ev = event_new(a->base, -1, EV_PERSIST, on_ct_gc, a);
 	nl_ev = event_new(a->base, links_fd(a->links), EV_READ | EV_PERSIST,
 			  on_links_readable, a);
 	sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
 	sigint = evsignal_new(a->base, SIGINT, on_signal, a);
-	if (!a->reconcile_ev || !nl_ev || !sigterm || !sigint) {
+	if (!a->reconcile_ev || !a->ct_gc_ev || !nl_ev || !sigterm || !sigint) {
 		r = -ENOMEM;
 		goto out;
+	}
+	{
+		struct timeval gc = { CONNTRACK_GC_INTERVAL_MS / 1000,
+				      (CONNTRACK_GC_INTERVAL_MS % 1000) *
+					      1000 };
+
+		event_add(a->ct_gc_ev, &gc);
 	}
 	event_add(nl_ev, NULL);
 	event_add(sigterm, NULL);
@@ -764,6 +902,8 @@ int main(int argc, char **argv)
 	dhcp_free(a.dhcp);
 	if (a.reconcile_ev)
 		event_free(a.reconcile_ev);
+	if (a.ct_gc_ev)
+		event_free(a.ct_gc_ev);
 	links_free(a.links);
 	datapath_free(a.dp); /* closes handles only: pins stay */
 	kvtab_destroy(&a.taps);

@@ -29,7 +29,7 @@ static const struct api_attr port_attrs[] = {
 	{ "binding:profile", API_T_DICT, API_POST | API_PUT | API_ADMIN, "{}",
 	  0 },
 	{ "status", API_T_STRING, 0, "\"DOWN\"", 0 },
-	{ "security_groups", API_T_LIST, API_POST | API_PUT, "[]", 0 },
+	{ "security_groups", API_T_LIST, API_POST | API_PUT, NULL, 0 },
 	{ "allowed_address_pairs", API_T_LIST, API_POST | API_PUT, "[]", 0 },
 	{ "port_security_enabled", API_T_BOOL, API_POST | API_PUT, NULL, 0 },
 	{ "ip_allocation", API_T_STRING, 0, "\"immediate\"", 0 },
@@ -519,8 +519,10 @@ static int port_create(struct api_ctx *ctx, json_t *obj)
 			obj, "port_security_enabled",
 			json_object_get(network, "port_security_enabled"));
 	if (claim_mac(ctx, obj) < 0 || check_port(ctx, obj, true) < 0 ||
+	    api_sg_port_groups(ctx, obj) < 0 ||
 	    assign_fixed_ips(ctx, obj, json_object_get(obj, "fixed_ips"), NULL,
-			     owner) < 0)
+			     owner) < 0 ||
+	    api_sg_port_changed(ctx, NULL, obj) < 0)
 		goto out;
 	r = 0;
 out:
@@ -559,15 +561,21 @@ static int port_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 				      api_str(old, "mac_address")) < 0)
 			return -1;
 	}
-	if (check_port(ctx, obj, false) < 0)
+	if (check_port(ctx, obj, false) < 0 ||
+	    (json_object_get(changes, "security_groups") &&
+	     api_sg_port_groups(ctx, obj) < 0))
 		return -1;
-	if (!json_object_get(changes, "fixed_ips"))
-		return 0;
-	network = store_get(ctx->store, "network", api_str(obj, "network_id"));
-	owner = network && api_owns(ctx, network);
-	json_decref(network);
-	return assign_fixed_ips(ctx, obj, json_object_get(changes, "fixed_ips"),
-				json_object_get(old, "fixed_ips"), owner);
+	if (json_object_get(changes, "fixed_ips")) {
+		network = store_get(ctx->store, "network",
+				    api_str(obj, "network_id"));
+		owner = network && api_owns(ctx, network);
+		json_decref(network);
+		if (assign_fixed_ips(
+			    ctx, obj, json_object_get(changes, "fixed_ips"),
+			    json_object_get(old, "fixed_ips"), owner) < 0)
+			return -1;
+	}
+	return api_sg_port_changed(ctx, old, obj);
 }
 
 int api_port_release(struct api_ctx *ctx, json_t *obj)
@@ -586,7 +594,7 @@ int api_port_release(struct api_ctx *ctx, json_t *obj)
 	if (store_mac_release(ctx->store, api_str(obj, "network_id"),
 			      api_str(obj, "mac_address")) < 0)
 		return store_error(ctx, -EIO);
-	return 0;
+	return api_sg_port_changed(ctx, obj, NULL);
 }
 
 static int port_remove(struct api_ctx *ctx, json_t *obj)

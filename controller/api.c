@@ -10,7 +10,13 @@
 #include <uuid/uuid.h>
 
 static const struct api_resource *const resources[] = {
-	&api_networks, &api_subnets, &api_ports, &api_agents, &api_routers,
+	&api_networks,
+	&api_subnets,
+	&api_ports,
+	&api_agents,
+	&api_routers,
+	&api_security_groups,
+	&api_security_group_rules,
 };
 
 #define N_RESOURCES (sizeof(resources) / sizeof(resources[0]))
@@ -50,6 +56,10 @@ static const struct {
 	  "Extension that indicates that project_id field is enabled." },
 	{ "provider", "Provider Network",
 	  "Expose mapping of virtual networks to physical networks" },
+	{ "security-group", "security-group",
+	  "The security groups extension." },
+	{ "stateful-security-group", "Stateful security group",
+	  "Indicates if the security group is stateful or not" },
 	{ "router", "Neutron L3 Router",
 	  "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway." },
 	{ "sorting", "Sorting support",
@@ -138,6 +148,12 @@ static int not_found(struct api_ctx *ctx, const struct api_resource *res,
 			res->title, id);
 }
 
+/* The key of a list of the resource in bodies ("security_groups"). */
+static const char *list_key(const struct api_resource *res)
+{
+	return res->list_key ? res->list_key : res->collection;
+}
+
 static int policy_denied(struct api_ctx *ctx, const char *action,
 			 const struct api_resource *res, const char *attr)
 {
@@ -213,6 +229,8 @@ static const char *type_name(enum api_type type)
 		return "an integer";
 	case API_T_LIST:
 		return "a list";
+	case API_T_ANY:
+		return "a value";
 	default:
 		return "a dictionary";
 	}
@@ -246,6 +264,9 @@ static int check_type(struct api_ctx *ctx, const struct api_attr *a, json_t *v)
 			break;
 		case API_T_LIST:
 			ok = json_is_array(v);
+			break;
+		case API_T_ANY:
+			ok = true;
 			break;
 		default:
 			ok = json_is_object(v);
@@ -385,7 +406,8 @@ static int create_one(struct api_ctx *ctx, const struct api_resource *res,
 	json_object_set_new(obj, "updated_at", json_string(ctx->now));
 
 	if ((res->create && res->create(ctx, obj) < 0) ||
-	    put(ctx, res, obj) < 0) {
+	    put(ctx, res, obj) < 0 ||
+	    (res->created && res->created(ctx, obj) < 0)) {
 		json_decref(obj);
 		return -1;
 	}
@@ -452,7 +474,7 @@ static int handle_create(struct api_ctx *ctx, const struct api_resource *res,
 			 json_t *body, json_t **ret)
 {
 	json_t *one = json_object_get(body, res->member);
-	json_t *many = json_object_get(body, res->collection);
+	json_t *many = json_object_get(body, list_key(res));
 	json_t *items, *out, *item;
 	size_t i;
 	int failed = 0;
@@ -473,7 +495,7 @@ static int handle_create(struct api_ctx *ctx, const struct api_resource *res,
 		return api_fail(
 			&ctx->err, 400, "HTTPBadRequest",
 			"Bulk request body '%s' must be a non-empty list",
-			res->collection);
+			list_key(res));
 
 	if (begin(ctx) < 0)
 		return -1;
@@ -493,10 +515,14 @@ static int handle_create(struct api_ctx *ctx, const struct api_resource *res,
 		json_decref(out);
 		return -1;
 	}
+	json_array_foreach(out, i, item) {
+		if (res->present)
+			res->present(ctx, item);
+	}
 	if (one)
 		*ret = json_pack("{s:O}", res->member, json_array_get(out, 0));
 	else
-		*ret = json_pack("{s:O}", res->collection, out);
+		*ret = json_pack("{s:O}", list_key(res), out);
 	json_decref(out);
 	return 201;
 }
@@ -809,6 +835,13 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 		r = policy_denied(ctx, "get", res, NULL);
 		goto out;
 	}
+	if (res->before_list) {
+		if (begin(ctx) < 0 ||
+		    finish(ctx, res->before_list(ctx) < 0) < 0) {
+			r = -1;
+			goto out;
+		}
+	}
 	json_object_foreach(query, key, values) {
 		static const char *const paging[] = {
 			"fields",   "limit",	"marker",
@@ -894,14 +927,14 @@ static int handle_list(struct api_ctx *ctx, const struct api_resource *res,
 		json_array_append_new(
 			page,
 			project_fields(json_array_get(st.out, i), fields));
-	*ret = json_pack("{s:o}", res->collection, page);
+	*ret = json_pack("{s:o}", list_key(res), page);
 	if (limit && start + (size_t)limit < n) {
 		char links_key[64], href[2048];
 		json_t *last =
 			json_array_get(st.out, start + (size_t)limit - 1);
 
 		snprintf(links_key, sizeof(links_key), "%s_links",
-			 res->collection);
+			 list_key(res));
 		next_link(ctx, res, query, api_str(last, "id"), href,
 			  sizeof(href));
 		json_object_set_new(
@@ -1076,7 +1109,7 @@ static int dispatch(struct api_ctx *ctx, const char *method, const char *path,
 	if (n == 3) {
 		if (get)
 			return handle_show(ctx, res, segs[2], query, ret);
-		if (!strcmp(method, "PUT"))
+		if (!strcmp(method, "PUT") && !res->immutable)
 			return handle_update(ctx, res, segs[2], body, ret);
 		if (!strcmp(method, "DELETE"))
 			return handle_delete(ctx, res, segs[2]);

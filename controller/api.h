@@ -70,6 +70,11 @@ struct api_ctx {
 	 * router's interface port through the ports' code, which otherwise
 	 * refuses to (L3PortInUse). */
 	bool l3_internal;
+	/* Set by api-secgroups.c while it creates a security group's own
+	 * rules with it, or a project's default group: the name 'default'
+	 * is allowed, and the new rules do not write their group again (it
+	 * was written in the same transaction). */
+	bool sg_internal;
 	const char *base_url; /* "http://host:port", for links */
 	struct api_error err;
 };
@@ -80,6 +85,7 @@ enum api_type {
 	API_T_INT,
 	API_T_LIST,
 	API_T_DICT,
+	API_T_ANY, /* any JSON value: the hooks check it */
 };
 
 /* Attribute flags. */
@@ -112,6 +118,9 @@ struct api_action {
 struct api_resource {
 	const char *member; /* "network": body key and store kind */
 	const char *collection; /* "networks": URL and list key */
+	/* The list key when it differs from the URL's collection
+	 * ("security_groups" for "security-groups"), or NULL. */
+	const char *list_key;
 	const char *title; /* "Network": in messages and error types */
 	const struct api_attr *attrs; /* terminated by { NULL } */
 	/* The attribute whose value is stored as the document's parent
@@ -119,11 +128,15 @@ struct api_resource {
 	const char *parent_attr;
 	bool allow_create;
 	bool admin_only; /* every operation needs admin */
+	bool immutable; /* no update: PUT is 405 */
 
 	/* Hooks; each returns 0 or api_fail(). 'obj' is the resource as it
 	 * will be stored, after validation and defaults; a hook completes
 	 * it and claims what it needs in the store. */
 	int (*create)(struct api_ctx *ctx, json_t *obj);
+	/* Runs after 'obj' was created and stored, in the same transaction
+	 * (to create what refers to it); NULL: nothing. */
+	int (*created)(struct api_ctx *ctx, json_t *obj);
 	/* 'old' is the stored resource, 'obj' the merged result of the
 	 * update and 'changes' the request's attributes. */
 	int (*update)(struct api_ctx *ctx, json_t *old, json_t *obj,
@@ -139,6 +152,10 @@ struct api_resource {
 	 * read time (an agent's 'alive'), before it is filtered and answered
 	 * by show, list and update; NULL: nothing to add. */
 	void (*present)(struct api_ctx *ctx, json_t *obj);
+	/* Runs in a write transaction of its own before a list is read (a
+	 * project's default security group is created on first use); NULL:
+	 * lists are read without one. */
+	int (*before_list)(struct api_ctx *ctx);
 };
 
 extern const struct api_resource api_networks;
@@ -146,6 +163,8 @@ extern const struct api_resource api_subnets;
 extern const struct api_resource api_ports;
 extern const struct api_resource api_agents;
 extern const struct api_resource api_routers;
+extern const struct api_resource api_security_groups;
+extern const struct api_resource api_security_group_rules;
 
 /* The device_owner of a router's interface ports (device_id: the router). */
 #define API_ROUTER_INTERFACE_OWNER "network:router_interface"
@@ -183,10 +202,25 @@ int api_touch(struct api_ctx *ctx, const struct api_resource *res, json_t *obj);
 int api_create(struct api_ctx *ctx, const struct api_resource *res, json_t *in,
 	       json_t **ret);
 
-/* Releases what the port 'port' holds (its fixed IPs and its MAC), as a
- * delete of the port does before the document goes. Returns 0 or
- * api_fail(). */
+/* Releases what the port 'port' holds (its fixed IPs, its MAC and its
+ * security group memberships), as a delete of the port does before the
+ * document goes. Returns 0 or api_fail(). */
 int api_port_release(struct api_ctx *ctx, json_t *port);
+
+/*
+ * Security groups of ports (api-secgroups.c), inside the request's
+ * transaction. api_sg_port_groups() completes the 'security_groups' of
+ * the port 'port' being created when absent (the project's default group,
+ * created if need be, when port security is on and the device_owner does
+ * not start with "network:"; else none) and checks each given one: a group
+ * of the port's project (404 SecurityGroupNotFound), duplicates dropped.
+ * api_sg_port_changed() keeps the membership index up to date and records
+ * a change of every group the port left, joined, or whose members' addresses
+ * it changed; 'old' is NULL for a new port, 'port' NULL for a deleted one.
+ * Each returns 0 or api_fail().
+ */
+int api_sg_port_groups(struct api_ctx *ctx, json_t *port);
+int api_sg_port_changed(struct api_ctx *ctx, json_t *old, json_t *port);
 
 /* Attribute accessors that tolerate absence. */
 const char *api_str(json_t *obj, const char *name);

@@ -222,11 +222,12 @@ static int authenticate(struct server *srv, struct evhttp_request *req,
 	return 0;
 }
 
-/* A GET /v2.0/ports/ID/stats waiting for the agent's answer. */
-struct pending_stats {
+/* A GET answered by an agent (/v2.0/ports/ID/stats, /v2.0/conntrack)
+ * waiting for its answer. */
+struct pending_agent {
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
-	struct southbound_stats *handle;
+	struct southbound_request *handle;
 	char request_id[48];
 	char *path;
 	struct timespec t0;
@@ -241,9 +242,9 @@ static double ms_since(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void stats_answered(void *arg, int status, json_t *body)
+static void agent_answered(void *arg, int status, json_t *body)
 {
-	struct pending_stats *p = arg;
+	struct pending_agent *p = arg;
 
 	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
 	send_json(p->req, status, body, p->request_id);
@@ -255,11 +256,11 @@ static void stats_answered(void *arg, int status, json_t *body)
 }
 
 /* The client went away before the agent answered. */
-static void stats_client_closed(struct evhttp_connection *evcon, void *arg)
+static void agent_client_closed(struct evhttp_connection *evcon, void *arg)
 {
-	struct pending_stats *p = arg;
+	struct pending_agent *p = arg;
 
-	southbound_stats_cancel(p->handle);
+	southbound_request_cancel(p->handle);
 	log_debug("GET %s: the client closed the connection (%s)", p->path,
 		  p->request_id);
 	free(p->path);
@@ -284,10 +285,62 @@ static bool is_stats_path(const char *path, char *id, size_t len)
 	return true;
 }
 
+/* Fills ctx->err for a failure to ask the agent of 'host' ('r'). */
+static void agent_unreachable(struct api_ctx *ctx, const char *host, int r)
+{
+	if (r == -ENOTCONN)
+		api_fail(&ctx->err, 409, "AgentNotConnected",
+			 "The agent of host %s is not connected.", host);
+	else
+		api_fail(&ctx->err, 500, "HTTPInternalServerError",
+			 "Cannot ask the agent of host %s: %s", host,
+			 strerror(-r));
+}
+
+/* A request to an agent: 'ask' is southbound_port_stats() or
+ * southbound_conntrack(). */
+typedef int (*agent_ask_fn)(struct southbound *sb, const char *host,
+			    const char *port_id, southbound_reply_fn fn,
+			    void *arg, struct southbound_request **ret);
+
 /*
- * GET /v2.0/ports/ID/stats: asks the agent of the port's host and answers
- * when it does (southbound.h). Returns 0 when the answer will come later,
- * or an HTTP status with 'out' set.
+ * Asks the agent of 'host' with 'ask' (about 'port_id', may be NULL) and
+ * answers 'req' when it does (southbound.h). Returns 0 when the answer
+ * will come later, or -1 with ctx->err set.
+ */
+static int ask_agent(struct server *srv, struct evhttp_request *req,
+		     struct api_ctx *ctx, agent_ask_fn ask, const char *host,
+		     const char *port_id, const char *path,
+		     const char *request_id, const struct timespec *t0)
+{
+	struct pending_agent *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p || !(p->path = strdup(path))) {
+		free(p);
+		return api_fail(&ctx->err, 500, "HTTPInternalServerError",
+				"Out of memory.");
+	}
+	r = srv->opts.southbound ? ask(srv->opts.southbound, host, port_id,
+				       agent_answered, p, &p->handle) :
+				   -ENOTCONN;
+	if (r < 0) {
+		free(p->path);
+		free(p);
+		agent_unreachable(ctx, host, r);
+		return -1;
+	}
+	p->req = req;
+	p->evcon = evhttp_request_get_connection(req);
+	p->t0 = *t0;
+	snprintf(p->request_id, sizeof(p->request_id), "%s", request_id);
+	evhttp_connection_set_closecb(p->evcon, agent_client_closed, p);
+	return 0;
+}
+
+/*
+ * GET /v2.0/ports/ID/stats: asks the agent of the port's host. Returns 0
+ * when the answer will come later, or an HTTP status with 'out' set.
  */
 static int start_port_stats(struct server *srv, struct evhttp_request *req,
 			    struct api_ctx *ctx, const char *id,
@@ -295,56 +348,66 @@ static int start_port_stats(struct server *srv, struct evhttp_request *req,
 			    const struct timespec *t0, json_t **out)
 {
 	json_t *port = api_find(ctx, &api_ports, id);
-	struct pending_stats *p;
-	const char *host;
-	int r;
+	const char *host = api_str(port, "binding:host_id");
+	int r = -1;
 
-	if (!port) {
-		*out = api_error_body(&ctx->err);
-		return ctx->err.status;
-	}
-	host = api_str(port, "binding:host_id");
-	if (!host || !host[0]) {
+	if (port && (!host || !host[0]))
 		api_fail(
 			&ctx->err, 409, "PortNotBound",
 			"Port %s is not bound to a host: no agent holds its counters.",
 			id);
-		goto fail;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p || !(p->path = strdup(path))) {
-		free(p);
-		api_fail(&ctx->err, 500, "HTTPInternalServerError",
-			 "Out of memory.");
-		goto fail;
-	}
-	r = srv->opts.southbound ?
-		    southbound_port_stats(srv->opts.southbound, host, id,
-					  stats_answered, p, &p->handle) :
-		    -ENOTCONN;
-	if (r < 0) {
-		free(p->path);
-		free(p);
-		if (r == -ENOTCONN)
-			api_fail(
-				&ctx->err, 409, "AgentNotConnected",
-				"The agent of host %s, which port %s is bound to, is not connected.",
-				host, id);
-		else
-			api_fail(&ctx->err, 500, "HTTPInternalServerError",
-				 "Cannot ask the agent of host %s: %s", host,
-				 strerror(-r));
-		goto fail;
-	}
-	p->req = req;
-	p->evcon = evhttp_request_get_connection(req);
-	p->t0 = *t0;
-	snprintf(p->request_id, sizeof(p->request_id), "%s", request_id);
-	evhttp_connection_set_closecb(p->evcon, stats_client_closed, p);
+	else if (port)
+		r = ask_agent(srv, req, ctx, southbound_port_stats, host, id,
+			      path, request_id, t0);
 	json_decref(port);
-	return 0;
-fail:
+	if (r == 0)
+		return 0;
+	*out = api_error_body(&ctx->err);
+	return ctx->err.status;
+}
+
+/* Whether 'path' is /v2.0/conntrack. */
+static bool is_conntrack_path(const char *path)
+{
+	return !strcmp(path, "/v2.0/conntrack") ||
+	       !strcmp(path, "/v2.0/conntrack/");
+}
+
+/* The single value of query key 'key', or NULL. */
+static const char *query_value(json_t *query, const char *key)
+{
+	return json_string_value(
+		json_array_get(json_object_get(query, key), 0));
+}
+
+/*
+ * GET /v2.0/conntrack?host=H[&port_id=P] (admin only): asks the agent of
+ * H for its conntrack entries. Returns as start_port_stats() does.
+ */
+static int start_conntrack(struct server *srv, struct evhttp_request *req,
+			   struct api_ctx *ctx, json_t *query, const char *path,
+			   const char *request_id, const struct timespec *t0,
+			   json_t **out)
+{
+	const char *host = query_value(query, "host");
+	const char *port_id = query_value(query, "port_id");
+	json_t *port = NULL;
+	int r = -1;
+
+	if (!ctx->is_admin)
+		api_fail(&ctx->err, 403, "PolicyNotAuthorized",
+			 "(rule:get_conntrack) is disallowed by policy");
+	else if (!host || !host[0])
+		api_fail(&ctx->err, 400, "HTTPBadRequest",
+			 "The query parameter 'host' is required.");
+	else if (port_id && !(port = api_find(ctx, &api_ports, port_id)))
+		r = -1; /* 404 PortNotFound, from api_find() */
+	else
+		r = ask_agent(srv, req, ctx, southbound_conntrack, host,
+			      port_id, path, request_id, t0);
 	json_decref(port);
+	if (r == 0)
+		return 0;
 	*out = api_error_body(&ctx->err);
 	return ctx->err.status;
 }
@@ -392,6 +455,12 @@ static void handle_request(struct evhttp_request *req, void *arg)
 	    is_stats_path(path, port_id, sizeof(port_id))) {
 		status = start_port_stats(srv, req, &ctx, port_id, path,
 					  request_id, &t0, &out);
+		if (!status)
+			goto out; /* answered when the agent answers */
+	}
+	if (!status && !strcmp(method, "GET") && is_conntrack_path(path)) {
+		status = start_conntrack(srv, req, &ctx, query, path,
+					 request_id, &t0, &out);
 		if (!status)
 			goto out; /* answered when the agent answers */
 	}

@@ -64,17 +64,6 @@ struct sb_listener {
 	char *unix_path; /* to remove at exit; NULL for TCP */
 };
 
-struct southbound_stats {
-	struct southbound_stats *next;
-	struct southbound *sb;
-	uint64_t id;
-	struct sb_conn *conn;
-	char port_id[40];
-	struct event *timeout;
-	southbound_stats_fn fn;
-	void *arg;
-};
-
 struct southbound {
 	struct event_base *base;
 	struct store *store;
@@ -82,7 +71,7 @@ struct southbound {
 	struct sb_listener *listeners;
 	struct sb_conn *conns;
 	struct sb_host *hosts;
-	struct southbound_stats *stats;
+	struct southbound_request *requests;
 	uint64_t next_request_id;
 	/* The change log has been applied to the views up to here. */
 	uint64_t processed;
@@ -218,11 +207,24 @@ static int send_delta(struct sb_conn *c, json_t *view, uint64_t revision,
 	return r;
 }
 
-/* --- stats requests --- */
+/* --- requests to agents (port statistics, conntrack entries) --- */
 
-static void stats_unlink(struct southbound_stats *req)
+struct southbound_request {
+	struct southbound_request *next;
+	struct southbound *sb;
+	enum sbproto_type reply; /* the type that answers it */
+	uint64_t id;
+	struct sb_conn *conn;
+	char host[256];
+	char port_id[40]; /* "" when the request names no port */
+	struct event *timeout;
+	southbound_reply_fn fn;
+	void *arg;
+};
+
+static void request_unlink(struct southbound_request *req)
 {
-	struct southbound_stats **p = &req->sb->stats;
+	struct southbound_request **p = &req->sb->requests;
 
 	while (*p && *p != req)
 		p = &(*p)->next;
@@ -233,19 +235,20 @@ static void stats_unlink(struct southbound_stats *req)
 }
 
 /* Answers 'req' and frees it. */
-static void stats_finish(struct southbound_stats *req, int status, json_t *body)
+static void request_finish(struct southbound_request *req, int status,
+			   json_t *body)
 {
-	stats_unlink(req);
+	request_unlink(req);
 	req->fn(req->arg, status, body);
 	free(req);
 }
 
-static void stats_fail(struct southbound_stats *req, int status,
-		       const char *type, const char *fmt, ...)
+static void request_fail(struct southbound_request *req, int status,
+			 const char *type, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void stats_fail(struct southbound_stats *req, int status,
-		       const char *type, const char *fmt, ...)
+static void request_fail(struct southbound_request *req, int status,
+			 const char *type, const char *fmt, ...)
 {
 	struct api_error err = { 0 };
 	char msg[400];
@@ -257,28 +260,35 @@ static void stats_fail(struct southbound_stats *req, int status,
 	va_end(ap);
 	api_fail(&err, status, type, "%s", msg);
 	body = api_error_body(&err);
-	stats_finish(req, status, body);
+	request_finish(req, status, body);
 	json_decref(body);
 }
 
-static void stats_timed_out(evutil_socket_t fd, short what, void *arg)
+static void request_timed_out(evutil_socket_t fd, short what, void *arg)
 {
-	struct southbound_stats *req = arg;
+	struct southbound_request *req = arg;
 
-	log_warn("southbound: %s: no answer to stats request %llu in %u ms",
-		 conn_name(req->conn), (unsigned long long)req->id,
-		 req->sb->opts.stats_timeout_ms);
-	stats_fail(req, 504, "HTTPGatewayTimeout",
-		   "The agent of host %s did not answer within %u ms.",
-		   conn_name(req->conn), req->sb->opts.stats_timeout_ms);
+	log_warn("southbound: %s: no answer to %s request %llu in %u ms",
+		 req->host, sbproto_type_name(req->reply),
+		 (unsigned long long)req->id, req->sb->opts.stats_timeout_ms);
+	request_fail(req, 504, "HTTPGatewayTimeout",
+		     "The agent of host %s did not answer within %u ms.",
+		     req->host, req->sb->opts.stats_timeout_ms);
 }
 
-int southbound_port_stats(struct southbound *sb, const char *host,
-			  const char *port_id, southbound_stats_fn fn,
-			  void *arg, struct southbound_stats **ret)
+/*
+ * Sends the request built by 'build' (called with the new request id and
+ * 'port_id') to the agent of 'host', to be answered by a message of type
+ * 'reply'; see southbound_port_stats().
+ */
+static int request_start(struct southbound *sb, const char *host,
+			 const char *port_id, enum sbproto_type reply,
+			 json_t *(*build)(uint64_t, const char *),
+			 southbound_reply_fn fn, void *arg,
+			 struct southbound_request **ret)
 {
 	struct sb_host *h = host_find(sb, host);
-	struct southbound_stats *req;
+	struct southbound_request *req;
 	struct timeval tv;
 
 	if (!h || !h->conn)
@@ -287,12 +297,15 @@ int southbound_port_stats(struct southbound *sb, const char *host,
 	if (!req)
 		return -ENOMEM;
 	req->sb = sb;
+	req->reply = reply;
 	req->id = ++sb->next_request_id;
 	req->conn = h->conn;
-	snprintf(req->port_id, sizeof(req->port_id), "%s", port_id);
+	snprintf(req->host, sizeof(req->host), "%s", host);
+	snprintf(req->port_id, sizeof(req->port_id), "%s",
+		 port_id ? port_id : "");
 	req->fn = fn;
 	req->arg = arg;
-	req->timeout = evtimer_new(sb->base, stats_timed_out, req);
+	req->timeout = evtimer_new(sb->base, request_timed_out, req);
 	if (!req->timeout) {
 		free(req);
 		return -ENOMEM;
@@ -300,62 +313,108 @@ int southbound_port_stats(struct southbound *sb, const char *host,
 	tv.tv_sec = sb->opts.stats_timeout_ms / 1000;
 	tv.tv_usec = (sb->opts.stats_timeout_ms % 1000) * 1000;
 	evtimer_add(req->timeout, &tv);
-	req->next = sb->stats;
-	sb->stats = req;
+	req->next = sb->requests;
+	sb->requests = req;
 	/* A send failure closes the connection, which answers 'req' on the
 	 * next turn of the loop (never from within this call). */
-	conn_send(h->conn, sbproto_stats_request_new(req->id, port_id));
+	conn_send(h->conn, build(req->id, port_id));
 	*ret = req;
 	return 0;
 }
 
-void southbound_stats_cancel(struct southbound_stats *req)
+int southbound_port_stats(struct southbound *sb, const char *host,
+			  const char *port_id, southbound_reply_fn fn,
+			  void *arg, struct southbound_request **ret)
+{
+	return request_start(sb, host, port_id, SBPROTO_STATS_REPLY,
+			     sbproto_stats_request_new, fn, arg, ret);
+}
+
+int southbound_conntrack(struct southbound *sb, const char *host,
+			 const char *port_id, southbound_reply_fn fn, void *arg,
+			 struct southbound_request **ret)
+{
+	return request_start(sb, host, port_id, SBPROTO_CONNTRACK_REPLY,
+			     sbproto_conntrack_request_new, fn, arg, ret);
+}
+
+void southbound_request_cancel(struct southbound_request *req)
 {
 	if (!req)
 		return;
-	stats_unlink(req);
+	request_unlink(req);
 	free(req);
 }
 
-static void stats_orphaned(evutil_socket_t fd, short what, void *arg)
+static void request_orphaned(evutil_socket_t fd, short what, void *arg)
 {
-	struct southbound_stats *req = arg;
+	struct southbound_request *req = arg;
 
-	stats_fail(req, 409, "AgentNotConnected",
-		   "The agent holding port %s disconnected before answering.",
-		   req->port_id);
+	request_fail(req, 409, "AgentNotConnected",
+		     "The agent of host %s disconnected before answering.",
+		     req->host);
+}
+
+/* The request of 'c' that the reply 'm' answers, or NULL (logged). */
+static struct southbound_request *request_of_reply(struct sb_conn *c,
+						   struct sbproto_msg *m)
+{
+	struct southbound_request *req;
+
+	for (req = c->sb->requests; req; req = req->next)
+		if (req->id == m->request_id && req->conn == c &&
+		    req->reply == m->type)
+			return req;
+	log_info(
+		"southbound: %s: ignoring the %s to unknown (or timed out) request %llu",
+		conn_name(c), sbproto_type_name(m->type),
+		(unsigned long long)m->request_id);
+	return NULL;
 }
 
 static void handle_stats_reply(struct sb_conn *c, struct sbproto_msg *m)
 {
-	struct southbound_stats *req;
+	struct southbound_request *req = request_of_reply(c, m);
 	json_t *body;
 
-	for (req = c->sb->stats; req; req = req->next)
-		if (req->id == m->request_id && req->conn == c)
-			break;
-	if (!req) {
-		log_info(
-			"southbound: %s: ignoring the answer to unknown (or timed out) stats request %llu",
-			conn_name(c), (unsigned long long)m->request_id);
+	if (!req)
 		return;
-	}
 	if (m->error) {
-		stats_fail(
+		request_fail(
 			req, 409, "PortStatsUnavailable",
 			"The agent of host %s cannot read the counters of port %s: %.200s",
 			conn_name(c), req->port_id, m->error);
 		return;
 	}
 	if (strcmp(m->port_id, req->port_id)) {
-		stats_fail(
+		request_fail(
 			req, 502, "HTTPBadGateway",
 			"The agent of host %s answered for port %s instead of %s.",
 			conn_name(c), m->port_id, req->port_id);
 		return;
 	}
 	body = json_pack("{s:O}", "stats", m->stats);
-	stats_finish(req, 200, body);
+	request_finish(req, 200, body);
+	json_decref(body);
+}
+
+static void handle_conntrack_reply(struct sb_conn *c, struct sbproto_msg *m)
+{
+	struct southbound_request *req = request_of_reply(c, m);
+	json_t *body;
+
+	if (!req)
+		return;
+	if (m->error) {
+		request_fail(
+			req, 409, "ConntrackUnavailable",
+			"The agent of host %s cannot read its conntrack entries: %.200s",
+			conn_name(c), m->error);
+		return;
+	}
+	body = json_pack("{s:O, s:b}", "conntrack", m->entries, "truncated",
+			 m->truncated);
+	request_finish(req, 200, body);
 	json_decref(body);
 }
 
@@ -386,12 +445,13 @@ static void conn_close(struct sb_conn *c, const char *fmt, ...)
 	}
 	/* Requests waiting on this agent are answered on the next turn of
 	 * the loop: the caller may be in the middle of sending one. */
-	for (struct southbound_stats *req = sb->stats; req; req = req->next) {
+	for (struct southbound_request *req = sb->requests; req;
+	     req = req->next) {
 		if (req->conn != c)
 			continue;
 		req->conn = NULL;
 		event_del(req->timeout);
-		event_assign(req->timeout, sb->base, -1, 0, stats_orphaned,
+		event_assign(req->timeout, sb->base, -1, 0, request_orphaned,
 			     req);
 		event_active(req->timeout, 0, 0);
 	}
@@ -624,6 +684,10 @@ static int handle_line(struct sb_conn *c, const char *line, size_t len)
 		handle_stats_reply(c, &m);
 		r = 0;
 		break;
+	case SBPROTO_CONNTRACK_REPLY:
+		handle_conntrack_reply(c, &m);
+		r = 0;
+		break;
 	default: /* heartbeat: last_seen is all it does */
 		r = 0;
 		break;
@@ -758,6 +822,7 @@ struct changes {
 	json_t *subnets; /* id -> document, or null when deleted */
 	json_t *networks; /* set of ids */
 	json_t *routers; /* set of ids */
+	json_t *secgroups; /* set of ids */
 	bool agents;
 };
 
@@ -774,6 +839,8 @@ static int collect_change(uint64_t revision, const char *kind, const char *id,
 		json_object_set_new(ch->networks, id, json_true());
 	else if (!strcmp(kind, "router"))
 		json_object_set_new(ch->routers, id, json_true());
+	else if (!strcmp(kind, "security_group"))
+		json_object_set_new(ch->secgroups, id, json_true());
 	else if (!strcmp(kind, "agent"))
 		ch->agents = true;
 	return 0;
@@ -802,9 +869,10 @@ static bool network_affects(struct sb_host *h, const char *id)
  * the networks of ports newly bound to it. A view is closed under routing,
  * so a change matters when it touches anything the view holds: a network
  * (one with a port bound here, or one reached through routers), a subnet,
- * a port or a router of it. Growth is caught too: a new interface is a
- * port of a network in the view or a change of a router in the view (the
- * router actions also write the router), and so is the removal of one.
+ * a port or a router of it, or a security group it holds. Growth is caught
+ * too: a new interface is a port of a network in the view or a change of a
+ * router in the view (the router actions also write the router), and so
+ * is the removal of one.
  */
 static bool host_affected(struct sb_host *h, struct changes *ch)
 {
@@ -839,6 +907,11 @@ static bool host_affected(struct sb_host *h, struct changes *ch)
 	json_object_foreach(ch->routers, id, v)
 		if (in_view(h, "router", id))
 			affected = true;
+	/* A group's rules or members changed (api-secgroups.c notes it);
+	 * a local port joining or leaving a group is a change of the port. */
+	json_object_foreach(ch->secgroups, id, v)
+		if (in_view(h, "secgroup", id))
+			affected = true;
 	return affected;
 }
 
@@ -847,7 +920,7 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 	struct southbound *sb = arg;
 	uint64_t now = store_revision(sb->store);
 	struct changes ch = { json_object(), json_object(), json_object(),
-			      json_object(), false };
+			      json_object(), json_object(), false };
 	json_t *hosts = NULL, *doc;
 	const char *id;
 	void *tmp;
@@ -907,6 +980,7 @@ done:
 	json_decref(ch.subnets);
 	json_decref(ch.networks);
 	json_decref(ch.routers);
+	json_decref(ch.secgroups);
 }
 
 void southbound_committed(struct southbound *sb, uint64_t revision)
@@ -1136,8 +1210,8 @@ void southbound_free(struct southbound *sb)
 		return;
 	while (sb->conns)
 		conn_close(sb->conns, "weftd is stopping");
-	while (sb->stats)
-		southbound_stats_cancel(sb->stats);
+	while (sb->requests)
+		southbound_request_cancel(sb->requests);
 	while (sb->listeners) {
 		struct sb_listener *l = sb->listeners;
 

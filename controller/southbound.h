@@ -15,8 +15,8 @@
  * weft-agents on TCP and unix sockets, registers each agent as an 'agent'
  * resource on hello, sends it the view of its host (view.h) as a snapshot,
  * then a delta after every committed write that changes that view; takes
- * port status reports and answers port statistics requests through the
- * agents.
+ * port status reports and answers port statistics and conntrack requests
+ * through the agents.
  *
  * State kept in memory, per host name: the connection (if any), the time
  * of its last message (from which the API's 'alive' is computed, so that
@@ -38,7 +38,8 @@ struct southbound_options {
 	unsigned agent_down_time;
 	/* Seconds between heartbeats sent to each agent. */
 	unsigned heartbeat_interval;
-	/* Milliseconds a stats request waits for the agent's answer. */
+	/* Milliseconds a request to an agent (stats, conntrack) waits for
+	 * its answer. */
 	unsigned stats_timeout_ms;
 	/* The DHCP domain name sent in subnet objects; NULL for
 	 * VIEW_DEFAULT_DNS_DOMAIN. Borrowed for the service's lifetime. */
@@ -62,7 +63,7 @@ int southbound_new(struct event_base *base, struct store *store,
 		   struct southbound **ret, char *errmsg, size_t errmsg_len);
 
 /* Closes every connection and listener and removes the unix sockets.
- * Pending stats requests are dropped without an answer (free the HTTP
+ * Pending requests to agents are dropped without an answer (free the HTTP
  * server first: its connections cancel their requests as they close).
  * Accepts NULL. */
 void southbound_free(struct southbound *sb);
@@ -85,19 +86,27 @@ bool southbound_agent_alive(struct southbound *sb, const char *host,
 			    char *heartbeat, size_t len);
 
 /*
- * Statistics of a port, asked of the agent of 'host'. 'fn' is called
- * exactly once, later (never from within this call), with an HTTP status
- * and the body to answer (borrowed): 200 and {"stats": {...}}, 409 and a
- * Neutron error when the agent could not read them or went away, 504 when
- * it did not answer within the stats timeout. southbound_stats_cancel()
- * before that guarantees 'fn' is not called.
+ * Requests answered by an agent. southbound_port_stats() asks the agent of
+ * 'host' for the statistics of port 'port_id'; southbound_conntrack() for
+ * its conntrack entries, of port 'port_id' or of every local port when
+ * 'port_id' is NULL. 'fn' is called exactly once, later (never from within
+ * these calls), with an HTTP status and the body to answer (borrowed):
+ * 200 and {"stats": {...}} or {"conntrack": [...], "truncated": B}; 409
+ * and a Neutron error when the agent could not answer (PortStatsUnavailable,
+ * ConntrackUnavailable) or went away (AgentNotConnected); 504 when it did
+ * not answer within the stats timeout. southbound_request_cancel() before
+ * that guarantees 'fn' is not called.
  *
- * Returns 0 and sets 'ret' (a handle valid until 'fn' runs or the request
- * is cancelled), or -ENOTCONN when no agent of 'host' is connected.
+ * Each returns 0 and sets 'ret' (a handle valid until 'fn' runs or the
+ * request is cancelled), or -ENOTCONN when no agent of 'host' is
+ * connected.
  */
-struct southbound_stats;
-typedef void (*southbound_stats_fn)(void *arg, int status, json_t *body);
+struct southbound_request;
+typedef void (*southbound_reply_fn)(void *arg, int status, json_t *body);
 int southbound_port_stats(struct southbound *sb, const char *host,
-			  const char *port_id, southbound_stats_fn fn,
-			  void *arg, struct southbound_stats **ret);
-void southbound_stats_cancel(struct southbound_stats *req);
+			  const char *port_id, southbound_reply_fn fn,
+			  void *arg, struct southbound_request **ret);
+int southbound_conntrack(struct southbound *sb, const char *host,
+			 const char *port_id, southbound_reply_fn fn, void *arg,
+			 struct southbound_request **ret);
+void southbound_request_cancel(struct southbound_request *req);

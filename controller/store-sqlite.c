@@ -51,6 +51,14 @@ static const char *const migrations[] = {
 	"INSERT INTO meta VALUES ('router_key_last', 0);"
 	"CREATE INDEX resources_device ON resources(kind,"
 	"  json_extract(body, '$.device_id'));",
+	/* 2 -> 3: which ports have which security groups, for the groups'
+	 * members and SecurityGroupInUse; filled from the ports there are. */
+	"CREATE TABLE IF NOT EXISTS sg_ports (group_id TEXT NOT NULL, port_id TEXT NOT NULL,"
+	"  PRIMARY KEY (group_id, port_id)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS sg_ports_port ON sg_ports(port_id);"
+	"INSERT OR IGNORE INTO sg_ports SELECT j.value, r.id"
+	"  FROM resources r, json_each(r.body, '$.security_groups') j"
+	"  WHERE r.kind = 'port' AND j.type = 'text';",
 };
 
 enum stmt {
@@ -83,6 +91,9 @@ enum stmt {
 	STMT_IP_COUNT,
 	STMT_IP_OWNER,
 	STMT_CHANGES_SINCE,
+	STMT_SG_PORTS_CLEAR,
+	STMT_SG_PORTS_ADD,
+	STMT_SG_PORTS_OF_GROUP,
 	STMT_COUNT,
 };
 
@@ -156,6 +167,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			  " WHERE subnet_id = ?1 AND ip = ?2",
 	[STMT_CHANGES_SINCE] = "SELECT revision, kind, id, op FROM changes"
 			       " WHERE revision > ?1 ORDER BY rowid",
+	[STMT_SG_PORTS_CLEAR] = "DELETE FROM sg_ports WHERE port_id = ?1",
+	[STMT_SG_PORTS_ADD] = "INSERT OR IGNORE INTO sg_ports"
+			      " (group_id, port_id) VALUES (?1, ?2)",
+	[STMT_SG_PORTS_OF_GROUP] = "SELECT port_id FROM sg_ports"
+				   " WHERE group_id = ?1 ORDER BY port_id",
 };
 
 struct store {
@@ -457,6 +473,11 @@ static int log_change(struct store *s, const char *kind, const char *id,
 	bind_text(st, 3, id);
 	bind_text(st, 4, op);
 	return stmt_exec(st);
+}
+
+int store_note(struct store *s, const char *kind, const char *id)
+{
+	return log_change(s, kind, id, "note");
 }
 
 int store_put(struct store *s, const char *kind, const char *parent_id,
@@ -875,4 +896,56 @@ int store_changes_since(struct store *s, uint64_t since, store_change_fn fn,
 		r = sqlite_errno(rc);
 	sqlite3_reset(st);
 	return r;
+}
+
+int store_sg_ports_set(struct store *s, const char *port_id, json_t *groups)
+{
+	sqlite3_stmt *st;
+	json_t *g;
+	size_t i;
+	int r;
+
+	if (!s->in_txn)
+		return -EINVAL;
+	st = stmt_get(s, STMT_SG_PORTS_CLEAR);
+	bind_text(st, 1, port_id);
+	r = stmt_exec(st);
+	json_array_foreach(groups, i, g) {
+		if (r < 0)
+			break;
+		if (!json_is_string(g))
+			continue;
+		st = stmt_get(s, STMT_SG_PORTS_ADD);
+		bind_text(st, 1, json_string_value(g));
+		bind_text(st, 2, port_id);
+		r = stmt_exec(st);
+	}
+	return r;
+}
+
+int store_sg_ports(struct store *s, const char *group_id, json_t **ret)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_SG_PORTS_OF_GROUP);
+	json_t *ids = json_array();
+	int rc, r = 0;
+
+	if (!ids)
+		return -ENOMEM;
+	bind_text(st, 1, group_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(
+			    ids, json_string((const char *)sqlite3_column_text(
+					 st, 0))) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+	if (!r && rc != SQLITE_DONE)
+		r = sqlite_errno(rc);
+	sqlite3_reset(st);
+	if (r < 0) {
+		json_decref(ids);
+		return r;
+	}
+	*ret = ids;
+	return 0;
 }

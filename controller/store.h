@@ -58,6 +58,11 @@ uint64_t store_revision(const struct store *s);
 int store_put(struct store *s, const char *kind, const char *parent_id,
 	      bool shared, json_t *doc);
 
+/* Records in the change log that something derived from the document
+ * (kind, id) changed without the document being written (a security
+ * group whose members changed), with op "note". Inside a transaction. */
+int store_note(struct store *s, const char *kind, const char *id);
+
 /* Deletes a document. Returns 0, or -ENOENT when there is none. */
 int store_delete(struct store *s, const char *kind, const char *id);
 
@@ -132,6 +137,13 @@ int store_ip_count(struct store *s, const char *subnet_id, int64_t *ret);
  * (37 bytes), or -ENOENT. */
 int store_ip_owner(struct store *s, const char *subnet_id, uint32_t ip,
 		   char *port_id, size_t len);
+
+/* Security group membership: store_sg_ports_set() makes the groups of
+ * port 'port_id' exactly the strings of 'groups' (an array; NULL or empty:
+ * none), inside a transaction; store_sg_ports() sets 'ret' to a new array
+ * of the ids of the ports having group 'group_id', sorted. */
+int store_sg_ports_set(struct store *s, const char *port_id, json_t *groups);
+int store_sg_ports(struct store *s, const char *group_id, json_t **ret);
 
 /* Reads the change log after revision 'since': calls 'fn' with each
  * (revision, kind, id, op) in order. */

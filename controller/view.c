@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ipam.h"
 #include "netaddr.h"
 #include "sbproto.h"
+#include "secgroup.h"
 
 #define TAP_ID_CHARS 11
 
@@ -42,6 +44,21 @@ json_t *view_network_object(json_t *network)
 			  "mtu", json_object_get(network, "mtu")));
 }
 
+/* The security groups that apply to 'port': none when port security is
+ * off. A new reference. */
+static json_t *port_groups(json_t *port)
+{
+	json_t *groups = json_array(), *g;
+	size_t i;
+
+	if (!json_is_true(json_object_get(port, "port_security_enabled")))
+		return groups;
+	json_array_foreach(json_object_get(port, "security_groups"), i, g)
+		if (json_is_string(g))
+			json_array_append(groups, g);
+	return groups;
+}
+
 json_t *view_port_object(json_t *port, json_int_t vni)
 {
 	const char *id = str(port, "id");
@@ -70,7 +87,7 @@ json_t *view_port_object(json_t *port, json_int_t vni)
 					json_object_get(port, "mac_address")));
 	}
 	return checked(json_pack(
-		"{s:s, s:s, s:s, s:O, s:I, s:O, s:o, s:O, s:b, s:b, s:o, s:s}",
+		"{s:s, s:s, s:s, s:O, s:I, s:O, s:o, s:O, s:b, s:b, s:o, s:s, s:o}",
 		"key", key, "kind", "port", "id", id, "network_id",
 		json_object_get(port, "network_id"), "vni", vni, "mac",
 		json_object_get(port, "mac_address"), "ips", ips, "host",
@@ -78,7 +95,8 @@ json_t *view_port_object(json_t *port, json_int_t vni)
 		json_is_true(json_object_get(port, "admin_state_up")),
 		"port_security",
 		json_is_true(json_object_get(port, "port_security_enabled")),
-		"allowed_address_pairs", pairs, "tap", tap));
+		"allowed_address_pairs", pairs, "tap", tap, "security_groups",
+		port_groups(port)));
 }
 
 json_t *view_host_object(const char *name, const char *underlay_ip)
@@ -369,6 +387,170 @@ static json_t *router_object(struct store *s, json_t *doc, json_t *ports,
 			  "interfaces", ifaces, "routes", routes));
 }
 
+/* The rule object of an IPv4 rule; NULL for others. */
+static json_t *secgroup_rule(json_t *rule)
+{
+	json_t *cidr = json_object_get(rule, "normalized_cidr");
+	json_t *remote = json_object_get(rule, "remote_group_id");
+	json_t *min = json_object_get(rule, "port_range_min");
+	json_t *max = json_object_get(rule, "port_range_max");
+	int proto;
+
+	if (!str(rule, "ethertype") || strcmp(str(rule, "ethertype"), "IPv4") ||
+	    secgroup_protocol(json_object_get(rule, "protocol"), &proto) < 0)
+		return NULL;
+	return json_pack(
+		"{s:O, s:O, s:o, s:O, s:O, s:O, s:O}", "id",
+		json_object_get(rule, "id"), "direction",
+		json_object_get(rule, "direction"), "protocol",
+		proto == SECGROUP_PROTOCOL_ANY ? json_null() :
+						 json_integer(proto),
+		"port_range_min", min ? min : json_null(), "port_range_max",
+		max ? max : json_null(), "remote_ip_prefix",
+		json_is_string(cidr) ? cidr : json_null(), "remote_group_id",
+		json_is_string(remote) ? remote : json_null());
+}
+
+static int add_rule_object(json_t *rule, void *data)
+{
+	json_t *obj = secgroup_rule(rule);
+
+	if (obj)
+		json_array_append_new(data, obj);
+	return 0;
+}
+
+/* Adds to the set 'members' the IPv4 addresses port 'port_id' gives
+ * group 'group_id': its fixed IPs and its address pairs. */
+static void add_members(struct store *s, const char *port_id,
+			const char *group_id, json_t *members)
+{
+	json_t *port = store_get(s, "port", port_id), *groups, *g, *e;
+	bool has = false;
+	size_t i;
+
+	groups = port_groups(port);
+	json_array_foreach(groups, i, g)
+		has = has || !strcmp(json_string_value(g), group_id);
+	json_decref(groups);
+	if (!has) {
+		json_decref(port);
+		return;
+	}
+	json_array_foreach(json_object_get(port, "fixed_ips"), i, e) {
+		const char *ip = str(e, "ip_address");
+		uint32_t a;
+
+		if (ip && netaddr_parse_ipv4(ip, &a) == 0)
+			json_object_set_new(members, ip, json_true());
+	}
+	json_array_foreach(json_object_get(port, "allowed_address_pairs"), i,
+			   e) {
+		const char *ip = str(e, "ip_address");
+		uint32_t a;
+		int plen;
+
+		if (ip && (netaddr_parse_ipv4(ip, &a) == 0 ||
+			   netaddr_parse_cidr4(ip, false, &a, &plen) == 0))
+			json_object_set_new(members, ip, json_true());
+	}
+	json_decref(port);
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of the set 'set' as a sorted array (a new reference). */
+static json_t *sorted_keys(json_t *set)
+{
+	size_t n = json_object_size(set), i = 0;
+	const char **keys = calloc(n ? n : 1, sizeof(*keys));
+	json_t *list = json_array(), *v;
+	const char *key;
+
+	if (!keys || !list) {
+		free(keys);
+		json_decref(list);
+		return NULL;
+	}
+	json_object_foreach(set, key, v)
+		keys[i++] = key;
+	qsort(keys, n, sizeof(*keys), compare_strings);
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, json_string(keys[i]));
+	free(keys);
+	return list;
+}
+
+json_t *view_secgroup_object(struct store *s, const char *id)
+{
+	struct store_query q = { .kind = "security_group_rule",
+				 .parent_id = id };
+	json_t *group = store_get(s, "security_group", id);
+	json_t *rules = json_array(), *members = json_object(), *ports = NULL;
+	json_t *p, *obj = NULL;
+	char key[64];
+	size_t i;
+
+	if (!group || !rules || !members ||
+	    store_list(s, &q, add_rule_object, rules) < 0 ||
+	    store_sg_ports(s, id, &ports) < 0)
+		goto out;
+	json_array_foreach(ports, i, p)
+		add_members(s, json_string_value(p), id, members);
+	snprintf(key, sizeof(key), "secgroup:%s", id);
+	obj = checked(json_pack("{s:s, s:s, s:s, s:O, s:o}", "key", key, "kind",
+				"secgroup", "id", id, "rules", rules, "members",
+				sorted_keys(members)));
+out:
+	json_decref(group);
+	json_decref(rules);
+	json_decref(members);
+	json_decref(ports);
+	return obj;
+}
+
+/* Adds to 'view' the security groups of the ports bound to 'host', and the
+ * groups their rules name as remote groups. */
+static void add_secgroups(struct store *s, const char *host, json_t *view)
+{
+	json_t *wanted = json_object(), *v, *g, *obj;
+	const char *key, *id;
+	size_t i;
+
+	json_object_foreach(view, key, v)
+		if (!strcmp(str(v, "kind"), "port") &&
+		    !strcmp(str(v, "host"), host))
+			json_array_foreach(
+				json_object_get(v, "security_groups"), i, g)
+				json_object_set(wanted, json_string_value(g),
+						g);
+	json_object_foreach(wanted, id, v) {
+		char k[64];
+
+		obj = view_secgroup_object(s, id);
+		if (!obj)
+			continue;
+		json_array_foreach(json_object_get(obj, "rules"), i, g) {
+			const char *remote = str(g, "remote_group_id");
+
+			snprintf(k, sizeof(k), "secgroup:%s",
+				 remote ? remote : "");
+			if (remote && !json_object_get(view, k) &&
+			    !json_object_get(wanted, remote)) {
+				json_t *other = view_secgroup_object(s, remote);
+
+				if (other)
+					json_object_set_new(view, k, other);
+			}
+		}
+		json_object_set_new(view, str(obj, "key"), obj);
+	}
+	json_decref(wanted);
+}
+
 int view_compute(struct store *s, const char *host, json_t *networks,
 		 json_t *hosts, const char *dns_domain, json_t **ret)
 {
@@ -468,6 +650,7 @@ int view_compute(struct store *s, const char *host, json_t *networks,
 		if (obj)
 			json_object_set_new(view, str(obj, "key"), obj);
 	}
+	add_secgroups(s, host, view);
 	/* 'named' holds the hosts of every network walked, of those kept
 	 * only when the closure took them all; recollect from the view. */
 	json_object_clear(named);

@@ -18,7 +18,10 @@
  *   - every port of those networks bound to some host (a router's
  *     interface ports are not sent as ports: they are in their router);
  *   - the host object of every host named by those ports whose agent is
- *     registered with an underlay address.
+ *     registered with an underlay address;
+ *   - the security groups of the ports bound to H, and every group that
+ *     the rules of those groups name as remote group (their members are
+ *     the addresses of every port having them, wherever it is).
  *
  * A view is a JSON object mapping each object's key ("port:UUID") to the
  * object ({"key": ..., "kind": "port", ...}). Every object built here
@@ -82,6 +85,9 @@ json_t *view_network_object(json_t *network);
 /* 'vni' is the port's network's VNI. */
 json_t *view_port_object(json_t *port, json_int_t vni);
 json_t *view_host_object(const char *name, const char *underlay_ip);
+/* The secgroup object of group 'id' (docs/security-groups.md), read from
+ * the store: its IPv4 rules and its members. NULL when there is none. */
+json_t *view_secgroup_object(struct store *s, const char *id);
 /* 'network' is the subnet's network (its VNI and MTU). */
 json_t *view_subnet_object(json_t *subnet, json_t *network,
 			   const char *dns_domain);

@@ -23,10 +23,12 @@ static const char *const type_names[] = {
 	[SBPROTO_HELLO] = "hello",
 	[SBPROTO_PORT_STATUS] = "port_status",
 	[SBPROTO_STATS_REPLY] = "stats_reply",
+	[SBPROTO_CONNTRACK_REPLY] = "conntrack_reply",
 	[SBPROTO_HEARTBEAT] = "heartbeat",
 	[SBPROTO_SNAPSHOT] = "snapshot",
 	[SBPROTO_DELTA] = "delta",
 	[SBPROTO_STATS_REQUEST] = "stats_request",
+	[SBPROTO_CONNTRACK_REQUEST] = "conntrack_request",
 };
 
 #define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
@@ -42,6 +44,7 @@ static bool sent_by(enum sbproto_type type, enum sbproto_sender from)
 	case SBPROTO_HELLO:
 	case SBPROTO_PORT_STATUS:
 	case SBPROTO_STATS_REPLY:
+	case SBPROTO_CONNTRACK_REPLY:
 		return from == SBPROTO_FROM_AGENT;
 	case SBPROTO_HEARTBEAT:
 		return true;
@@ -278,6 +281,17 @@ static int check_network_object(struct checker *c, const char *key)
 	return check_key(c, key, "network", id);
 }
 
+/* True when 's' is a dotted quad or an IPv4 prefix (host bits allowed, as
+ * an allowed address pair's ip_address is kept as given). */
+static bool is_ipv4_or_cidr(const char *s)
+{
+	uint32_t a;
+	int plen;
+
+	return s && (netaddr_parse_ipv4(s, &a) == 0 ||
+		     netaddr_parse_cidr4(s, false, &a, &plen) == 0);
+}
+
 static int check_address_pairs(struct checker *c, json_t *pairs)
 {
 	json_t *p;
@@ -288,19 +302,34 @@ static int check_address_pairs(struct checker *c, json_t *pairs)
 			json_string_value(json_object_get(p, "ip_address"));
 		const char *mac =
 			json_string_value(json_object_get(p, "mac_address"));
-		uint32_t a;
 		uint8_t m[6];
-		int plen;
 
-		if (!json_is_object(p) || !ip || !mac ||
-		    (netaddr_parse_ipv4(ip, &a) < 0 &&
-		     netaddr_parse_cidr4(ip, false, &a, &plen) < 0) ||
+		if (!json_is_object(p) || !is_ipv4_or_cidr(ip) || !mac ||
 		    netaddr_parse_mac(mac, m) < 0)
 			return fail(
 				-EPROTO, c->errmsg, c->len,
 				"port object: allowed_address_pairs[%zu] is not {ip_address: IP or CIDR, mac_address: MAC}",
 				i);
 	}
+	return 0;
+}
+
+/* Checks that the optional member 'name' is a list of lower-case UUIDs. */
+static int check_uuid_list(struct checker *c, const char *name)
+{
+	json_t *list = json_object_get(c->obj, name), *v;
+	size_t i;
+	int r;
+
+	if (!list)
+		return 0;
+	if ((r = get_typed(c, name, JSON_ARRAY, &list)) < 0)
+		return r;
+	json_array_foreach(list, i, v)
+		if (!sbproto_is_uuid(json_string_value(v)))
+			return fail(-EPROTO, c->errmsg, c->len,
+				    "%s: %s[%zu] is not a lower-case UUID",
+				    c->what, name, i);
 	return 0;
 }
 
@@ -349,8 +378,8 @@ static int check_port_object(struct checker *c, const char *key)
 			-EPROTO, c->errmsg, c->len,
 			"port object: 'tap' is not 'tap' + the first %d characters of the id",
 			TAP_ID_CHARS);
-	r = check_address_pairs(c, pairs);
-	if (r < 0)
+	if ((r = check_address_pairs(c, pairs)) < 0 ||
+	    (r = check_uuid_list(c, "security_groups")) < 0)
 		return r;
 	return check_key(c, key, "port", id);
 }
@@ -493,6 +522,78 @@ static int check_router_object(struct checker *c, const char *key)
 	return check_key(c, key, "router", id);
 }
 
+/* Checks that the optional member 'name' is null or an integer in
+ * 'min'..'max' (absent counts as null). */
+static int get_null_or_int(struct checker *c, const char *name, json_int_t min,
+			   json_int_t max)
+{
+	json_int_t v;
+
+	if (json_is_null(json_object_get(c->obj, name)) ||
+	    !json_object_get(c->obj, name))
+		return 0;
+	return get_int(c, name, min, max, &v);
+}
+
+/* Checks one rule of a secgroup object. */
+static int check_secgroup_rule(struct checker *c)
+{
+	const char *id, *dir = NULL;
+	json_t *prefix = json_object_get(c->obj, "remote_ip_prefix");
+	json_t *group = json_object_get(c->obj, "remote_group_id");
+	int r;
+
+	if ((r = get_uuid(c, "id", &id)) < 0 ||
+	    (r = get_string(c, "direction", true, &dir)) < 0 ||
+	    (r = get_null_or_int(c, "protocol", 0, 255)) < 0 ||
+	    (r = get_null_or_int(c, "port_range_min", 0, 65535)) < 0 ||
+	    (r = get_null_or_int(c, "port_range_max", 0, 65535)) < 0)
+		return r;
+	if (strcmp(dir, "ingress") && strcmp(dir, "egress"))
+		return fail(-EPROTO, c->errmsg, c->len,
+			    "%s: 'direction' must be ingress or egress",
+			    c->what);
+	if (prefix && !json_is_null(prefix) &&
+	    (r = get_cidr(c, "remote_ip_prefix")) < 0)
+		return r;
+	if (group && !json_is_null(group) &&
+	    (r = get_uuid(c, "remote_group_id", &id)) < 0)
+		return r;
+	return 0;
+}
+
+static int check_secgroup_object(struct checker *c, const char *key)
+{
+	const char *id;
+	json_t *rules = NULL, *members = NULL, *v;
+	size_t i;
+	int r;
+
+	c->what = "secgroup object";
+	if ((r = get_uuid(c, "id", &id)) < 0 ||
+	    (r = get_typed(c, "rules", JSON_ARRAY, &rules)) < 0 ||
+	    (r = get_typed(c, "members", JSON_ARRAY, &members)) < 0)
+		return r;
+	json_array_foreach(rules, i, v) {
+		char what[64];
+		struct checker item = { v, what, c->errmsg, c->len };
+
+		snprintf(what, sizeof(what), "secgroup object: rules[%zu]", i);
+		if (!json_is_object(v))
+			return fail(-EPROTO, c->errmsg, c->len,
+				    "%s is not an object", what);
+		if ((r = check_secgroup_rule(&item)) < 0)
+			return r;
+	}
+	json_array_foreach(members, i, v)
+		if (!is_ipv4_or_cidr(json_string_value(v)))
+			return fail(
+				-EPROTO, c->errmsg, c->len,
+				"secgroup object: members[%zu] is not an IPv4 address or prefix",
+				i);
+	return check_key(c, key, "secgroup", id);
+}
+
 int sbproto_check_object(json_t *obj, char *errmsg, size_t errmsg_len)
 {
 	struct checker c = { obj, "view object", errmsg, errmsg_len };
@@ -515,6 +616,8 @@ int sbproto_check_object(json_t *obj, char *errmsg, size_t errmsg_len)
 		return check_subnet_object(&c, key);
 	if (!strcmp(kind, "router"))
 		return check_router_object(&c, key);
+	if (!strcmp(kind, "secgroup"))
+		return check_secgroup_object(&c, key);
 	return fail(-EPROTO, errmsg, errmsg_len,
 		    "view object: unknown kind '%.40s'", kind);
 }
@@ -613,6 +716,44 @@ static int parse_stats_reply(struct checker *c, struct sbproto_msg *m)
 	return 0;
 }
 
+static int parse_conntrack_request(struct checker *c, struct sbproto_msg *m)
+{
+	int r;
+
+	if ((r = get_request_id(c, &m->request_id)) < 0)
+		return r;
+	if (json_object_get(c->obj, "port_id"))
+		return get_uuid(c, "port_id", &m->port_id);
+	return 0;
+}
+
+static int parse_conntrack_reply(struct checker *c, struct sbproto_msg *m)
+{
+	json_t *v;
+	size_t i;
+	int r;
+
+	if ((r = get_request_id(c, &m->request_id)) < 0)
+		return r;
+	if (json_object_get(c->obj, "error")) {
+		if (json_object_get(c->obj, "entries"))
+			return fail(
+				-EPROTO, c->errmsg, c->len,
+				"conntrack_reply: both 'entries' and 'error'");
+		return get_string(c, "error", true, &m->error);
+	}
+	if ((r = get_typed(c, "entries", JSON_ARRAY, &m->entries)) < 0 ||
+	    (r = get_bool(c, "truncated", false, &m->truncated)) < 0)
+		return r;
+	json_array_foreach(m->entries, i, v)
+		if (!json_is_object(v))
+			return fail(
+				-EPROTO, c->errmsg, c->len,
+				"conntrack_reply: entries[%zu] is not an object",
+				i);
+	return 0;
+}
+
 static int parse_body(struct checker *c, struct sbproto_msg *m,
 		      enum sbproto_sender from)
 {
@@ -654,6 +795,10 @@ static int parse_body(struct checker *c, struct sbproto_msg *m,
 		if ((r = get_request_id(c, &m->request_id)) < 0)
 			return r;
 		return get_uuid(c, "port_id", &m->port_id);
+	case SBPROTO_CONNTRACK_REQUEST:
+		return parse_conntrack_request(c, m);
+	case SBPROTO_CONNTRACK_REPLY:
+		return parse_conntrack_reply(c, m);
 	}
 	return -EPROTO;
 }
@@ -831,4 +976,29 @@ json_t *sbproto_stats_request_new(uint64_t request_id, const char *port_id)
 	return json_pack("{s:s, s:I, s:s}", "type", "stats_request",
 			 "request_id", (json_int_t)request_id, "port_id",
 			 port_id);
+}
+
+json_t *sbproto_conntrack_request_new(uint64_t request_id, const char *port_id)
+{
+	if (!port_id)
+		return json_pack("{s:s, s:I}", "type", "conntrack_request",
+				 "request_id", (json_int_t)request_id);
+	return json_pack("{s:s, s:I, s:s}", "type", "conntrack_request",
+			 "request_id", (json_int_t)request_id, "port_id",
+			 port_id);
+}
+
+json_t *sbproto_conntrack_reply_new(uint64_t request_id, json_t *entries,
+				    bool truncated)
+{
+	return json_pack("{s:s, s:I, s:o, s:b}", "type", "conntrack_reply",
+			 "request_id", (json_int_t)request_id, "entries",
+			 entries, "truncated", truncated);
+}
+
+json_t *sbproto_conntrack_reply_error_new(uint64_t request_id,
+					  const char *error)
+{
+	return json_pack("{s:s, s:I, s:s}", "type", "conntrack_reply",
+			 "request_id", (json_int_t)request_id, "error", error);
 }

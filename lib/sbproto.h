@@ -57,12 +57,14 @@ enum sbproto_type {
 	SBPROTO_HELLO,
 	SBPROTO_PORT_STATUS,
 	SBPROTO_STATS_REPLY,
+	SBPROTO_CONNTRACK_REPLY,
 	/* Both ways. */
 	SBPROTO_HEARTBEAT,
 	/* weftd -> agent. */
 	SBPROTO_SNAPSHOT,
 	SBPROTO_DELTA,
 	SBPROTO_STATS_REQUEST,
+	SBPROTO_CONNTRACK_REQUEST,
 };
 
 /*
@@ -98,6 +100,13 @@ struct sbproto_msg {
 	uint64_t request_id;
 	json_t *stats;
 	const char *error;
+
+	/* conntrack_request: 'request_id' and an optional 'port_id' (NULL
+	 * when absent: every local port). conntrack_reply: 'request_id' and
+	 * either 'entries' (an array of objects) with 'truncated' (false when
+	 * absent), or 'error' (a string; 'entries' is then NULL). */
+	json_t *entries;
+	bool truncated;
 
 	/* snapshot: 'objects', an array of view objects, each valid for
 	 * sbproto_check_object() and with a key unique in the array.
@@ -137,12 +146,15 @@ const char *sbproto_type_name(enum sbproto_type type);
 
 /*
  * Checks one object of a view (docs/southbound.md, "Objects of a view"):
- * its "kind" is "host", "network", "port", "subnet" or "router", its
+ * its "kind" is "host", "network", "port", "subnet", "router" or
+ * "secgroup", its
  * "key" is "host:NAME" or "KIND:ID" accordingly, and it has every member
  * of its kind with the right type and a valid value (UUIDs, VNI
  * 1..2^24-1, MTU 68..65535, MAC, IPv4 addresses, prefixes with their host
  * bits zero, the tap name "tap" + 11 characters of the port id, a router
- * key 1..2^32-1, a dns_domain of letters, digits, '-' and '.'). Unknown
+ * key 1..2^32-1, a dns_domain of letters, digits, '-' and '.', a port's
+ * optional "security_groups" list of UUIDs, a secgroup's rules and
+ * members as in docs/security-groups.md). Unknown
  * members are allowed. Returns 0, or -EPROTO with a
  * reason in 'errmsg' (may be NULL).
  */
@@ -178,3 +190,14 @@ json_t *sbproto_heartbeat_new(uint64_t revision);
 json_t *sbproto_snapshot_new(uint64_t revision, json_t *objects);
 json_t *sbproto_delta_new(uint64_t revision, json_t *upsert, json_t *deletes);
 json_t *sbproto_stats_request_new(uint64_t request_id, const char *port_id);
+/* weftd's request for the conntrack entries of one local port ('port_id')
+ * or, when 'port_id' is NULL, of every local port. */
+json_t *sbproto_conntrack_request_new(uint64_t request_id, const char *port_id);
+/* An agent's answer to conntrack_request: 'entries' (an array of entry
+ * objects, docs/security-groups.md) is stolen, even on failure;
+ * 'truncated' says that there were more entries than sent. */
+json_t *sbproto_conntrack_reply_new(uint64_t request_id, json_t *entries,
+				    bool truncated);
+/* An agent's answer to conntrack_request when it cannot read its table. */
+json_t *sbproto_conntrack_reply_error_new(uint64_t request_id,
+					  const char *error);

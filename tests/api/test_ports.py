@@ -40,7 +40,7 @@ def test_create_defaults(api):
 
 def test_create_with_attributes(api):
     n, s = net_with_subnet(api)
-    sg = new_id()
+    sg = api.create("security_group", "security-groups", name="web")["id"]
     p = port(api, n, name="vm1", description="d", admin_state_up=False,
              mac_address="fa:16:3e:12:34:56", device_id="dev-1", device_owner="compute:nova",
              fixed_ips=[{"subnet_id": s["id"], "ip_address": "10.0.0.77"}],

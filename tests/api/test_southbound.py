@@ -133,6 +133,12 @@ def keys(objects):
     return sorted(o["key"] for o in objects)
 
 
+def default_sg(api):
+    """The key of the caller's default security group (ports get it)."""
+    groups = api.get("/v2.0/security-groups", params={"name": "default"}).json()
+    return "secgroup:" + groups["security_groups"][0]["id"]
+
+
 def by_key(objects):
     return {o["key"]: o for o in objects}
 
@@ -152,7 +158,8 @@ def test_hello_snapshot(sb, api):
     objs = by_key(snap["objects"])
     # h2 has no agent: its port is sent, its host object is not.
     assert sorted(objs) == sorted(["network:" + net["id"], "subnet:" + net["subnets"][0],
-                                   "port:" + p1["id"], "port:" + p2["id"], "host:h1"])
+                                   "port:" + p1["id"], "port:" + p2["id"], "host:h1",
+                                   default_sg(api)])
     assert objs["host:h1"] == {"key": "host:h1", "kind": "host", "name": "h1",
                                "underlay_ip": "192.0.2.11"}
     n = objs["network:" + net["id"]]
@@ -166,7 +173,7 @@ def test_hello_snapshot(sb, api):
         "host": "h1", "admin_state_up": True, "port_security": True,
         "allowed_address_pairs": [{"ip_address": "10.9.0.0/24",
                                    "mac_address": p1["mac_address"]}],
-        "tap": "tap" + p1["id"][:11],
+        "tap": "tap" + p1["id"][:11], "security_groups": p1["security_groups"],
     }
     assert objs["port:" + p2["id"]]["host"] == "h2"
 
@@ -174,8 +181,9 @@ def test_hello_snapshot(sb, api):
     b = FakeAgent(sb, "h2", "192.0.2.12")
     snap_b = b.hello()
     assert "host:h1" in by_key(snap_b["objects"]) and "host:h2" in by_key(snap_b["objects"])
-    # Both networks and their subnets, the three bound ports, both hosts.
-    assert len(snap_b["objects"]) == 9
+    # Both networks and their subnets, the three bound ports, both hosts,
+    # the default security group.
+    assert len(snap_b["objects"]) == 10
     d = a.next()
     assert d["type"] == "delta"
     assert d["delete"] == []
@@ -194,13 +202,15 @@ def test_deltas_follow_api_writes(sb, api):
     p = port(api, net, "h1")
     d = a.next()
     assert d["type"] == "delta" and d["delete"] == []
+    sg = default_sg(api)
     assert keys(d["upsert"]) == sorted(["network:" + net["id"], "subnet:" + net["subnets"][0],
-                                        "port:" + p["id"], "host:h1"])
+                                        "port:" + p["id"], "host:h1", sg])
     rev = d["revision"]
 
+    # q joins the default group: its members change too.
     q = port(api, net, "elsewhere")
     d = a.next()
-    assert keys(d["upsert"]) == ["port:" + q["id"]] and d["revision"] > rev
+    assert keys(d["upsert"]) == sorted(["port:" + q["id"], sg]) and d["revision"] > rev
 
     r = api.put("/v2.0/ports/" + q["id"], {"port": {"admin_state_up": False}})
     assert r.status_code == 200, r.text
@@ -215,13 +225,13 @@ def test_deltas_follow_api_writes(sb, api):
 
     assert api.delete("/v2.0/ports/" + q["id"]).status_code == 204
     d = a.next()
-    assert d["upsert"] == [] and d["delete"] == ["port:" + q["id"]]
+    assert keys(d["upsert"]) == [sg] and d["delete"] == ["port:" + q["id"]]
 
     assert api.delete("/v2.0/ports/" + p["id"]).status_code == 204
     d = a.next()
     assert d["upsert"] == []
     assert sorted(d["delete"]) == sorted(["network:" + net["id"], "subnet:" + net["subnets"][0],
-                                          "port:" + p["id"], "host:h1"])
+                                          "port:" + p["id"], "host:h1", sg])
 
     # Heartbeats carry the revision the agent's view is exact at.
     hb = a.next(4, types=("heartbeat",))
@@ -241,7 +251,8 @@ def test_reconnect_gets_delta(sb, api):
     b = FakeAgent(sb, "h1")
     d = b.hello(revision=rev)
     assert d["type"] == "delta", d
-    assert keys(d["upsert"]) == ["port:" + q["id"]] and d["delete"] == []
+    assert keys(d["upsert"]) == sorted(["port:" + q["id"], default_sg(api)])
+    assert d["delete"] == []
     b.close()
 
     # Nothing changed: an empty delta still answers the hello.

@@ -310,6 +310,126 @@ static void test_tap_name(void **state)
 	assert_string_equal(buf, "tapabc");
 }
 
+#define SG1 "33333333-3333-4333-8333-333333333333"
+#define SG2 "44444444-4444-4444-8444-444444444444"
+
+static void test_secgroup(void **state)
+{
+	struct hostview v;
+	json_t *objs = parse(
+		"[{\"key\": \"secgroup:" SG1 "\", \"kind\": \"secgroup\","
+		"  \"id\": \"" SG1 "\", \"members\": [\"10.0.0.3\","
+		"  \"10.0.1.0/24\"], \"rules\": ["
+		"  {\"id\": \"r1\", \"direction\": \"ingress\", \"protocol\": 6,"
+		"   \"port_range_min\": 22, \"port_range_max\": 22,"
+		"   \"remote_ip_prefix\": \"10.1.0.0/16\","
+		"   \"remote_group_id\": null},"
+		"  {\"id\": \"r2\", \"direction\": \"egress\", \"protocol\": null,"
+		"   \"port_range_min\": null, \"port_range_max\": null,"
+		"   \"remote_ip_prefix\": null, \"remote_group_id\": \"" SG2
+		"\"}]},"
+		" {\"key\": \"port:" PORT2 "\", \"kind\": \"port\","
+		"  \"id\": \"" PORT2
+		"\", \"vni\": 5, \"mac\": \"fa:16:3e:00:00:02\","
+		"  \"security_groups\": [\"" SG1 "\", \"" SG2 "\"]},"
+		" {\"key\": \"port:" PORT1 "\", \"kind\": \"port\","
+		"  \"id\": \"" PORT1
+		"\", \"vni\": 5, \"mac\": \"fa:16:3e:00:00:01\","
+		"  \"security_groups\": []}]");
+	const struct hostview_secgroup *g;
+	const struct hostview_port *p;
+	static const char *const bad[] = {
+		/* direction */
+		"{\"direction\": \"both\"}",
+		/* protocol out of range, of the wrong type */
+		"{\"direction\": \"ingress\", \"protocol\": 256}",
+		"{\"direction\": \"ingress\", \"protocol\": \"tcp\"}",
+		/* port out of range */
+		"{\"direction\": \"ingress\", \"protocol\": 6,"
+		" \"port_range_min\": 70000}",
+		/* not a prefix, not a string */
+		"{\"direction\": \"ingress\", \"remote_ip_prefix\": \"10.0.0/8\"}",
+		"{\"direction\": \"ingress\", \"remote_group_id\": 5}",
+		"[]",
+	};
+
+	hostview_init(&v);
+	assert_int_equal(hostview_apply_snapshot(&v, 3, objs), 0);
+	json_decref(objs);
+
+	g = hostview_find_secgroup(&v, SG1);
+	assert_non_null(g);
+	assert_string_equal(g->id, SG1);
+	assert_int_equal(g->n_members, 2);
+	assert_int_equal(g->members[0].ip, 0x0a000003);
+	assert_int_equal(g->members[0].prefix, 32);
+	assert_int_equal(g->members[1].ip, 0x0a000100);
+	assert_int_equal(g->members[1].prefix, 24);
+	assert_int_equal(g->n_rules, 2);
+	assert_int_equal(g->rules[0].dir, HOSTVIEW_SG_INGRESS);
+	assert_int_equal(g->rules[0].protocol, 6);
+	assert_int_equal(g->rules[0].port_min, 22);
+	assert_int_equal(g->rules[0].port_max, 22);
+	assert_true(g->rules[0].has_remote_prefix);
+	assert_int_equal(g->rules[0].remote_prefix.ip, 0x0a010000);
+	assert_int_equal(g->rules[0].remote_prefix.prefix, 16);
+	assert_null(g->rules[0].remote_group_id);
+	assert_int_equal(g->rules[1].dir, HOSTVIEW_SG_EGRESS);
+	assert_int_equal(g->rules[1].protocol, HOSTVIEW_SG_ANY);
+	assert_int_equal(g->rules[1].port_min, HOSTVIEW_SG_ANY);
+	assert_int_equal(g->rules[1].port_max, HOSTVIEW_SG_ANY);
+	assert_false(g->rules[1].has_remote_prefix);
+	assert_string_equal(g->rules[1].remote_group_id, SG2);
+	assert_null(hostview_find_secgroup(&v, SG2));
+	assert_null(hostview_find_secgroup(&v, PORT2));
+
+	p = hostview_find_port(&v, PORT2);
+	assert_true(p->has_security_groups);
+	assert_int_equal(p->n_security_groups, 2);
+	assert_string_equal(p->security_groups[1], SG2);
+	p = hostview_find_port(&v, PORT1);
+	assert_true(p->has_security_groups);
+	assert_int_equal(p->n_security_groups, 0);
+
+	/* Each bad rule, and bad members, refuse the whole delta. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *r = parse(bad[i]);
+		json_t *up = json_pack("[{s:s, s:s, s:s, s:[o]}]", "key",
+				       "secgroup:" SG2, "kind", "secgroup",
+				       "id", SG2, "rules", r);
+
+		assert_int_equal(hostview_apply_delta(&v, 4, up, NULL),
+				 -EINVAL);
+		json_decref(up);
+	}
+	objs = parse("[{\"key\": \"secgroup:" SG2 "\", \"kind\": \"secgroup\","
+		     "  \"id\": \"" SG2 "\", \"members\": [\"10.0.0.300\"]}]");
+	assert_int_equal(hostview_apply_delta(&v, 4, objs, NULL), -EINVAL);
+	json_decref(objs);
+	objs = parse("[{\"key\": \"port:" PORT1 "\", \"kind\": \"port\","
+		     "  \"id\": \"" PORT1 "\", \"vni\": 5,"
+		     "  \"mac\": \"fa:16:3e:00:00:01\","
+		     "  \"security_groups\": [7]}]");
+	assert_int_equal(hostview_apply_delta(&v, 4, objs, NULL), -EINVAL);
+	json_decref(objs);
+	assert_int_equal(v.revision, 3);
+
+	/* A group without rules nor members; a port without the member. */
+	objs = parse("[{\"key\": \"secgroup:" SG2 "\", \"kind\": \"secgroup\","
+		     "  \"id\": \"" SG2 "\"},"
+		     " {\"key\": \"port:" PORT1 "\", \"kind\": \"port\","
+		     "  \"id\": \"" PORT1 "\", \"vni\": 5,"
+		     "  \"mac\": \"fa:16:3e:00:00:01\"}]");
+	assert_int_equal(hostview_apply_delta(&v, 5, objs, NULL), 0);
+	json_decref(objs);
+	g = hostview_find_secgroup(&v, SG2);
+	assert_non_null(g);
+	assert_int_equal(g->n_rules, 0);
+	assert_int_equal(g->n_members, 0);
+	assert_false(hostview_find_port(&v, PORT1)->has_security_groups);
+	hostview_destroy(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_subnet_router),
 		cmocka_unit_test(test_many_objects),
 		cmocka_unit_test(test_tap_name),
+		cmocka_unit_test(test_secgroup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

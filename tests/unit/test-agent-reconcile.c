@@ -64,7 +64,10 @@ struct fixture {
 	size_t n_ports;
 };
 
-static void load(struct fixture *f, const char *objs_json)
+/* Loads 'objs_json' and computes the desired state with the taps of
+ * 'tap_fn'. */
+static void load_taps(struct fixture *f, const char *objs_json,
+		      reconcile_tap_fn tap_fn)
 {
 	json_t *objs = json_loads(objs_json, 0, NULL);
 
@@ -73,9 +76,14 @@ static void load(struct fixture *f, const char *objs_json)
 	assert_int_equal(hostview_apply_snapshot(&f->view, 1, objs), 0);
 	json_decref(objs);
 	dp_state_init(&f->desired);
-	assert_int_equal(reconcile_desired(&f->view, &self, taps, NULL,
+	assert_int_equal(reconcile_desired(&f->view, &self, tap_fn, NULL,
 					   &f->desired, &f->ports, &f->n_ports),
 			 0);
+}
+
+static void load(struct fixture *f, const char *objs_json)
+{
+	load_taps(f, objs_json, taps);
 }
 
 static void unload(struct fixture *f)
@@ -460,6 +468,145 @@ static void test_router(void **state)
 	dp_state_destroy(&present);
 }
 
+/*
+ * Security groups: three local ports with taps, p1 with group g (ingress
+ * tcp 22 from 10.0.0.0/8 and the rule given, egress any), p2 with port
+ * security off, p3 with security on and no groups.
+ */
+#define G "eeeeeeee-5555-4555-8555-555555555555"
+#define SG_VIEW(rule)                                                         \
+	"[{\"key\": \"secgroup:" G "\", \"kind\": \"secgroup\", \"id\": \"" G \
+	"\", \"members\": [], \"rules\": ["                                   \
+	"  {\"direction\": \"ingress\", \"protocol\": 6,"                     \
+	"   \"port_range_min\": 22, \"port_range_max\": 22,"                  \
+	"   \"remote_ip_prefix\": \"10.0.0.0/8\"},"                           \
+	"  {\"direction\": \"egress\"}, " rule "]},"                          \
+	" {\"key\": \"port:" P1 "\", \"kind\": \"port\", \"id\": \"" P1 "\"," \
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:01\", \"host\": \"h1\","     \
+	"  \"security_groups\": [\"" G "\"]},"                                \
+	" {\"key\": \"port:" P2 "\", \"kind\": \"port\", \"id\": \"" P2 "\"," \
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:02\", \"host\": \"h1\","     \
+	"  \"port_security\": false, \"security_groups\": []},"               \
+	" {\"key\": \"port:" P3 "\", \"kind\": \"port\", \"id\": \"" P3 "\"," \
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:03\", \"host\": \"h1\","     \
+	"  \"security_groups\": []}]"
+
+static uint32_t all_taps(void *ctx, const char *name)
+{
+	if (!strcmp(name, "tapaaaaaaaa-11"))
+		return 10;
+	if (!strcmp(name, "tapbbbbbbbb-22"))
+		return 11;
+	return !strcmp(name, "tapcccccccc-33") ? 12 : 0;
+}
+
+/* Like load(), with every tap present. */
+static void load_all(struct fixture *f, const char *objs_json)
+{
+	load_taps(f, objs_json, all_taps);
+}
+
+static const struct weft_port *port_of(struct dp_state *s, __u32 ifindex)
+{
+	return kvtab_get(&s->maps[DP_MAP_PORTS], &ifindex);
+}
+
+static void test_policy(void **state)
+{
+	struct fixture f;
+	struct dp_state present;
+	struct recorder rec = { .fail_map = -1 };
+	struct reconcile_result res;
+	const struct weft_port *p1, *p2, *p3;
+	uint32_t gen1, gen3;
+
+	load_all(&f, SG_VIEW("{\"direction\": \"ingress\", \"protocol\": 1}"));
+	p1 = port_of(&f.desired, 10);
+	p2 = port_of(&f.desired, 11);
+	p3 = port_of(&f.desired, 12);
+	assert_int_equal(p1->flags, WEFT_PORT_F_SECURITY | WEFT_PORT_F_UP |
+					    WEFT_PORT_F_POLICY);
+	assert_int_not_equal(p1->policy_gen, 0);
+	/* Port security off: no policy at all. */
+	assert_int_equal(p2->flags, WEFT_PORT_F_UP);
+	assert_int_equal(p2->policy_gen, 0);
+	/* No groups: the flag, and no entries (every connection refused). */
+	assert_true(p3->flags & WEFT_PORT_F_POLICY);
+	gen1 = p1->policy_gen;
+	gen3 = p3->policy_gen;
+	assert_int_not_equal(gen1, gen3);
+	/* p1: ingress 10/8 and /0 (icmp), egress /0. */
+	assert_int_equal(f.desired.maps[DP_MAP_SG_REMOTE].count, 3);
+	{
+		struct kvtab_iter it = { 0 };
+		struct kvtab_node *n;
+
+		while ((n = kvtab_next(&f.desired.maps[DP_MAP_SG_REMOTE], &it)))
+			assert_int_equal(((const struct weft_sg_remote_key *)
+						  kvtab_node_key(n))
+						 ->ifindex,
+					 10);
+	}
+	/* tcp 22; icmp; any. */
+	assert_int_equal(f.desired.maps[DP_MAP_SG_RULES].count, 3);
+
+	/* Written: classes, then sg_remote, then ports. */
+	dp_state_init(&present);
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(rec.updates[DP_MAP_SG_RULES], 3);
+	assert_int_equal(rec.updates[DP_MAP_SG_REMOTE], 3);
+	for (int i = 1; i < rec.n; i++)
+		assert_true(rec.order[i] >= rec.order[i - 1]);
+	assert_true(DP_MAP_SG_RULES < DP_MAP_SG_REMOTE);
+	assert_true(DP_MAP_SG_REMOTE < DP_MAP_PORTS);
+	unload(&f);
+
+	/* The same view again: nothing to write, the same gens. */
+	load_all(&f, SG_VIEW("{\"direction\": \"ingress\", \"protocol\": 1}"));
+	assert_int_equal(port_of(&f.desired, 10)->policy_gen, gen1);
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(res.updates + res.deletes, 0);
+	unload(&f);
+
+	/* icmp becomes udp 53: the new class is written before the entries
+	 * that name it and the port's new gen; the old class goes last. */
+	load_all(&f, SG_VIEW("{\"direction\": \"ingress\", \"protocol\": 17,"
+			     " \"port_range_min\": 53,"
+			     " \"port_range_max\": 53}"));
+	assert_int_not_equal(port_of(&f.desired, 10)->policy_gen, gen1);
+	assert_int_equal(port_of(&f.desired, 12)->policy_gen, gen3);
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(rec.updates[DP_MAP_SG_RULES], 1);
+	assert_int_equal(rec.updates[DP_MAP_SG_REMOTE], 2); /* /8 and /0 */
+	assert_int_equal(rec.updates[DP_MAP_PORTS], 1);
+	assert_int_equal(rec.deletes[DP_MAP_SG_RULES], 1);
+	assert_int_equal(rec.order[0], DP_MAP_SG_RULES);
+	assert_int_equal(rec.order[rec.n - 1], 100 + DP_MAP_SG_RULES);
+	unload(&f);
+
+	/* Everything goes: the ports first, their sg_remote entries, then
+	 * the classes. */
+	load_all(&f, "[]");
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(rec.deletes[DP_MAP_SG_REMOTE], 3);
+	assert_int_equal(rec.deletes[DP_MAP_SG_RULES], 3);
+	assert_int_equal(present.maps[DP_MAP_SG_RULES].count, 0);
+	for (int i = 1; i < rec.n; i++)
+		assert_true(rec.order[i] <= rec.order[i - 1]);
+	unload(&f);
+	dp_state_destroy(&present);
+}
+
 static void test_kvtab(void **state)
 {
 	struct kvtab t;
@@ -491,9 +638,8 @@ static void test_kvtab(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_desired),
-		cmocka_unit_test(test_diff),
-		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_desired), cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_router),	cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_kvtab),
 	};
 

@@ -314,16 +314,16 @@ static void test_objects(void **state)
 	"\"routes\": [{\"destination\": \"0.0.0.0/0\", \"nexthop\": \"10.0.0.9\"}]}"
 
 /* Checks 'base' with member 'member' set to the JSON 'value' (or removed
- * when NULL); in interfaces[0] when 'in_iface'. */
-static void check_mutation(const char *base, bool in_iface, const char *member,
-			   const char *value, bool valid)
+ * when NULL); in the first element of the list 'inner' when not NULL. */
+static void check_mutation(const char *base, const char *inner,
+			   const char *member, const char *value, bool valid)
 {
 	json_t *obj = json_loads(base, 0, NULL), *target = obj;
 	char why[256] = "";
 
 	assert_non_null(obj);
-	if (in_iface)
-		target = json_array_get(json_object_get(obj, "interfaces"), 0);
+	if (inner)
+		target = json_array_get(json_object_get(obj, inner), 0);
 	if (value)
 		json_object_set_new(target, member,
 				    json_loads(value, JSON_DECODE_ANY, NULL));
@@ -395,13 +395,164 @@ static void test_routing_objects(void **state)
 	check_object(ROUTER_OBJ, true);
 	for (size_t i = 0; i < sizeof(subnet_cases) / sizeof(subnet_cases[0]);
 	     i++)
-		check_mutation(SUBNET_OBJ, false, subnet_cases[i].member,
+		check_mutation(SUBNET_OBJ, NULL, subnet_cases[i].member,
 			       subnet_cases[i].value, subnet_cases[i].valid);
 	for (size_t i = 0; i < sizeof(router_cases) / sizeof(router_cases[0]);
 	     i++)
-		check_mutation(ROUTER_OBJ, router_cases[i].in_iface,
+		check_mutation(ROUTER_OBJ,
+			       router_cases[i].in_iface ? "interfaces" : NULL,
 			       router_cases[i].member, router_cases[i].value,
 			       router_cases[i].valid);
+}
+
+#define SECGROUP_OBJ                                                          \
+	"{\"key\": \"secgroup:" UUID1                                         \
+	"\", \"kind\": \"secgroup\", \"id\": \"" UUID1                        \
+	"\", \"rules\": [{\"id\": \"" UUID2                                   \
+	"\", \"direction\": \"ingress\", \"protocol\": 6, "                   \
+	"\"port_range_min\": 22, \"port_range_max\": 22, "                    \
+	"\"remote_ip_prefix\": \"10.0.0.0/8\", \"remote_group_id\": null}], " \
+	"\"members\": [\"10.0.0.3\", \"10.0.1.0/24\"]}"
+
+/* The secgroup object and a port's security_groups. */
+static void test_secgroup_objects(void **state)
+{
+	static const struct {
+		const char *inner, *member, *value;
+		bool valid;
+	} cases[] = {
+		{ NULL, "rules", "[]", true },
+		{ NULL, "rules", NULL, false },
+		{ NULL, "rules", "{}", false },
+		{ NULL, "rules", "[1]", false },
+		{ NULL, "members", "[]", true },
+		{ NULL, "members", NULL, false },
+		{ NULL, "members", "[\"10.0.0.1/24\"]", true },
+		{ NULL, "members", "[\"10.0.0\"]", false },
+		{ NULL, "members", "[5]", false },
+		{ NULL, "id", "\"" UUID2 "\"", false },
+		{ NULL, "key", "\"port:" UUID1 "\"", false },
+		{ "rules", "id", "\"x\"", false },
+		{ "rules", "id", NULL, false },
+		{ "rules", "direction", "\"egress\"", true },
+		{ "rules", "direction", "\"both\"", false },
+		{ "rules", "direction", NULL, false },
+		{ "rules", "protocol", "null", true },
+		{ "rules", "protocol", NULL, true },
+		{ "rules", "protocol", "255", true },
+		{ "rules", "protocol", "256", false },
+		{ "rules", "protocol", "-1", false },
+		{ "rules", "protocol", "\"tcp\"", false },
+		{ "rules", "port_range_min", "0", true },
+		{ "rules", "port_range_min", "65536", false },
+		{ "rules", "port_range_max", "null", true },
+		{ "rules", "port_range_max", "\"22\"", false },
+		{ "rules", "remote_ip_prefix", "null", true },
+		{ "rules", "remote_ip_prefix", "\"0.0.0.0/0\"", true },
+		{ "rules", "remote_ip_prefix", "\"10.0.0.1/8\"", false },
+		{ "rules", "remote_ip_prefix", "\"10.0.0.1\"", false },
+		{ "rules", "remote_group_id", "\"" UUID1 "\"", true },
+		{ "rules", "remote_group_id", "\"" UUID1 "x\"", false },
+		{ "rules", "remote_group_id", "1", false },
+	};
+	static const struct {
+		const char *value;
+		bool valid;
+	} port_cases[] = {
+		{ NULL, true },
+		{ "[]", true },
+		{ "[\"" UUID1 "\", \"" UUID2 "\"]", true },
+		{ "\"" UUID1 "\"", false },
+		{ "[\"x\"]", false },
+		{ "[1]", false },
+		{ "null", false },
+	};
+
+	check_object(SECGROUP_OBJ, true);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_mutation(SECGROUP_OBJ, cases[i].inner, cases[i].member,
+			       cases[i].value, cases[i].valid);
+	for (size_t i = 0; i < sizeof(port_cases) / sizeof(port_cases[0]); i++)
+		check_mutation(PORT_OBJ, NULL, "security_groups",
+			       port_cases[i].value, port_cases[i].valid);
+}
+
+/* conntrack_request and conntrack_reply, valid and not. */
+static void test_conntrack_messages(void **state)
+{
+	static const char *const agent_bad[] = {
+		"{\"type\": \"conntrack_reply\", \"entries\": []}",
+		"{\"type\": \"conntrack_reply\", \"request_id\": 1}",
+		"{\"type\": \"conntrack_reply\", \"request_id\": 1, "
+		"\"entries\": {}}",
+		"{\"type\": \"conntrack_reply\", \"request_id\": 1, "
+		"\"entries\": [1]}",
+		"{\"type\": \"conntrack_reply\", \"request_id\": 1, "
+		"\"entries\": [], \"truncated\": 1}",
+		"{\"type\": \"conntrack_reply\", \"request_id\": 1, "
+		"\"entries\": [], \"error\": \"x\"}",
+		"{\"type\": \"conntrack_reply\", \"request_id\": 1, "
+		"\"error\": 5}",
+		"{\"type\": \"conntrack_reply\", \"request_id\": -1, "
+		"\"entries\": []}",
+		"{\"type\": \"conntrack_request\", \"request_id\": 1}",
+	};
+	static const char *const weftd_bad[] = {
+		"{\"type\": \"conntrack_request\"}",
+		"{\"type\": \"conntrack_request\", \"request_id\": \"1\"}",
+		"{\"type\": \"conntrack_request\", \"request_id\": 1, "
+		"\"port_id\": \"x\"}",
+		"{\"type\": \"conntrack_request\", \"request_id\": 1, "
+		"\"port_id\": null}",
+		"{\"type\": \"conntrack_reply\", \"request_id\": 1, "
+		"\"entries\": []}",
+	};
+	struct sbproto_msg m;
+
+	assert_int_equal(parse("{\"type\": \"conntrack_request\", "
+			       "\"request_id\": 7}",
+			       SBPROTO_FROM_WEFTD, &m),
+			 0);
+	assert_int_equal(m.type, SBPROTO_CONNTRACK_REQUEST);
+	assert_int_equal(m.request_id, 7);
+	assert_null(m.port_id);
+	sbproto_msg_destroy(&m);
+	assert_int_equal(parse("{\"type\": \"conntrack_request\", "
+			       "\"request_id\": 8, \"port_id\": \"" UUID1 "\"}",
+			       SBPROTO_FROM_WEFTD, &m),
+			 0);
+	assert_string_equal(m.port_id, UUID1);
+	sbproto_msg_destroy(&m);
+	assert_int_equal(
+		parse("{\"type\": \"conntrack_reply\", "
+		      "\"request_id\": 7, \"entries\": [{\"sport\": 1}]}",
+		      SBPROTO_FROM_AGENT, &m),
+		0);
+	assert_int_equal(m.type, SBPROTO_CONNTRACK_REPLY);
+	assert_int_equal(json_array_size(m.entries), 1);
+	assert_false(m.truncated);
+	assert_null(m.error);
+	sbproto_msg_destroy(&m);
+	assert_int_equal(parse("{\"type\": \"conntrack_reply\", "
+			       "\"request_id\": 7, \"entries\": [], "
+			       "\"truncated\": true}",
+			       SBPROTO_FROM_AGENT, &m),
+			 0);
+	assert_true(m.truncated);
+	sbproto_msg_destroy(&m);
+	assert_int_equal(parse("{\"type\": \"conntrack_reply\", "
+			       "\"request_id\": 9, \"error\": \"no map\"}",
+			       SBPROTO_FROM_AGENT, &m),
+			 0);
+	assert_string_equal(m.error, "no map");
+	assert_null(m.entries);
+	sbproto_msg_destroy(&m);
+	for (size_t i = 0; i < sizeof(agent_bad) / sizeof(agent_bad[0]); i++)
+		if (parse(agent_bad[i], SBPROTO_FROM_AGENT, &m) == 0)
+			fail_msg("accepted: %s", agent_bad[i]);
+	for (size_t i = 0; i < sizeof(weftd_bad) / sizeof(weftd_bad[0]); i++)
+		if (parse(weftd_bad[i], SBPROTO_FROM_WEFTD, &m) == 0)
+			fail_msg("accepted: %s", weftd_bad[i]);
 }
 
 static void test_format_round_trip(void **state)
@@ -419,11 +570,18 @@ static void test_format_round_trip(void **state)
 		sbproto_snapshot_new(9, objects),
 		sbproto_delta_new(10, objects, deletes),
 		sbproto_stats_request_new(4, UUID1),
+		sbproto_conntrack_reply_new(5, json_pack("[{s:i}]", "sport", 1),
+					    true),
+		sbproto_conntrack_reply_error_new(5, "no map"),
+		sbproto_conntrack_request_new(6, UUID1),
+		sbproto_conntrack_request_new(7, NULL),
 	};
 	enum sbproto_sender from[] = {
 		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT,
 		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_WEFTD,
 		SBPROTO_FROM_WEFTD, SBPROTO_FROM_WEFTD, SBPROTO_FROM_WEFTD,
+		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_WEFTD,
+		SBPROTO_FROM_WEFTD,
 	};
 
 	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
@@ -482,6 +640,8 @@ int main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_routing_objects),
+		cmocka_unit_test(test_secgroup_objects),
+		cmocka_unit_test(test_conntrack_messages),
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_format_too_long),
 		cmocka_unit_test(test_uuid),

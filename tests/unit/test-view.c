@@ -146,9 +146,9 @@ static void test_views(void **state)
 	/* h3 has no agent */
 
 	/* h1: n1 and its subnet; ports a and b (not the unbound c); hosts
-	 * h1, h2. */
+	 * h1, h2; the project's default security group. */
 	view = compute("h1", &networks);
-	assert_int_equal(json_object_size(view), 6);
+	assert_int_equal(json_object_size(view), 7);
 	assert_true(has(view, "network", id_of(n1)));
 	assert_true(has(view, "port", id_of(a)));
 	assert_true(has(view, "port", id_of(b)));
@@ -199,9 +199,10 @@ static void test_views(void **state)
 	json_decref(view);
 	json_decref(networks);
 
-	/* h2: n1 and n2 and their subnets; ports a, b, d; hosts h1, h2. */
+	/* h2: n1 and n2 and their subnets; ports a, b, d; hosts h1, h2;
+	 * the default group. */
 	view = compute("h2", NULL);
-	assert_int_equal(json_object_size(view), 9);
+	assert_int_equal(json_object_size(view), 10);
 	assert_true(has(view, "network", id_of(n2)));
 	assert_true(has(view, "port", id_of(d)));
 	assert_false(has(view, "network", id_of(n3)));
@@ -209,7 +210,7 @@ static void test_views(void **state)
 
 	/* h3: its port is sent, its host object is not (no agent). */
 	view = compute("h3", NULL);
-	assert_int_equal(json_object_size(view), 3);
+	assert_int_equal(json_object_size(view), 4);
 	assert_true(has(view, "port", id_of(e)));
 	assert_false(has(view, "host", "h3"));
 	json_decref(view);
@@ -238,8 +239,8 @@ static void test_pruning_and_diff(void **state)
 
 	agent("33333333-3333-4333-8333-333333333333", "hx", "192.0.2.21");
 	before = compute("hx", &networks);
-	/* net, subnet, p, q, host:hx */
-	assert_int_equal(json_object_size(before), 5);
+	/* net, subnet, p, q, host:hx, the default group */
+	assert_int_equal(json_object_size(before), 6);
 
 	/* q moves to hx's network peer... then p leaves: hx drops out. */
 	snprintf(path, sizeof(path), "/v2.0/ports/%s", id_of(p));
@@ -252,13 +253,13 @@ static void test_pruning_and_diff(void **state)
 
 	assert_int_equal(view_diff(before, after, &up, &del), 0);
 	assert_int_equal(json_array_size(up), 0);
-	assert_int_equal(json_array_size(del), 5);
+	assert_int_equal(json_array_size(del), 6);
 	json_decref(up);
 	json_decref(del);
 
 	/* From nothing, everything is an upsert; equal views give nothing. */
 	assert_int_equal(view_diff(NULL, before, &up, &del), 0);
-	assert_int_equal(json_array_size(up), 5);
+	assert_int_equal(json_array_size(up), 6);
 	assert_int_equal(json_array_size(del), 0);
 	json_decref(up);
 	json_decref(del);
@@ -274,6 +275,114 @@ static void test_pruning_and_diff(void **state)
 	json_decref(n);
 	json_decref(p);
 	json_decref(q);
+}
+
+/* The member 'name' of the object "PREFIX:ID" of 'view'. */
+static json_t *member(json_t *view, const char *prefix, const char *id,
+		      const char *name)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "%s:%s", prefix, id);
+	return json_object_get(json_object_get(view, key), name);
+}
+
+/* Ports carry their groups; a host's view holds the groups of its ports
+ * and their remote groups, with IPv4 rules and the members' addresses. */
+static void test_secgroups(void **state)
+{
+	json_t *n1 = network("10.7.0.0/24"), *n2 = network("10.8.0.0/24");
+	json_t *web =
+		call("POST", "/v2.0/security-groups",
+		     json_pack("{s:{s:s}}", "security_group", "name", "web"),
+		     201, "security_group");
+	json_t *db =
+		call("POST", "/v2.0/security-groups",
+		     json_pack("{s:{s:s}}", "security_group", "name", "db"),
+		     201, "security_group");
+	json_t *a, *b, *c, *rule, *view, *rules, *want, *obj;
+	const char *key;
+
+	/* web admits tcp/22 from 10.9.0.5/8 and anything from db. */
+	rule = call("POST", "/v2.0/security-group-rules",
+		    json_pack("{s:{s:s, s:s, s:s, s:i, s:i, s:s}}",
+			      "security_group_rule", "security_group_id",
+			      id_of(web), "direction", "ingress", "protocol",
+			      "tcp", "port_range_min", 22, "port_range_max", 22,
+			      "remote_ip_prefix", "10.9.0.5/8"),
+		    201, "security_group_rule");
+	json_decref(rule);
+	json_decref(call("POST", "/v2.0/security-group-rules",
+			 json_pack("{s:{s:s, s:s, s:s}}", "security_group_rule",
+				   "security_group_id", id_of(web), "direction",
+				   "ingress", "remote_group_id", id_of(db)),
+			 201, NULL));
+	a = call("POST", "/v2.0/ports",
+		 json_pack("{s:{s:O, s:s, s:[O]}}", "port", "network_id",
+			   json_object_get(n1, "id"), "binding:host_id", "s1",
+			   "security_groups", json_object_get(web, "id")),
+		 201, "port");
+	/* b, in another network and unbound, is a member of db with an
+	 * address pair; c has port security off. */
+	b = call("POST", "/v2.0/ports",
+		 json_pack("{s:{s:O, s:[O], s:[{s:s}]}}", "port", "network_id",
+			   json_object_get(n2, "id"), "security_groups",
+			   json_object_get(db, "id"), "allowed_address_pairs",
+			   "ip_address", "10.8.0.128/25"),
+		 201, "port");
+	c = call("POST", "/v2.0/ports",
+		 json_pack("{s:{s:O, s:s, s:b}}", "port", "network_id",
+			   json_object_get(n1, "id"), "binding:host_id", "s2",
+			   "port_security_enabled", 0),
+		 201, "port");
+
+	view = compute("s1", NULL);
+	want = json_pack("[O]", json_object_get(web, "id"));
+	assert_true(json_equal(
+		member(view, "port", id_of(a), "security_groups"), want));
+	json_decref(want);
+	assert_int_equal(json_array_size(member(view, "port", id_of(c),
+						"security_groups")),
+			 0);
+	/* web: egress IPv4 (IPv6 not sent), tcp/22 normalized, from db. */
+	rules = member(view, "secgroup", id_of(web), "rules");
+	assert_int_equal(json_array_size(rules), 3);
+	rule = json_array_get(rules, 1);
+	assert_int_equal(json_integer_value(json_object_get(rule, "protocol")),
+			 6);
+	assert_int_equal(
+		json_integer_value(json_object_get(rule, "port_range_min")),
+		22);
+	assert_string_equal(
+		json_string_value(json_object_get(rule, "remote_ip_prefix")),
+		"10.0.0.0/8");
+	assert_true(json_is_null(
+		json_object_get(json_array_get(rules, 0), "protocol")));
+	want = json_pack("[s]", "10.7.0.2");
+	assert_true(json_equal(member(view, "secgroup", id_of(web), "members"),
+			       want));
+	json_decref(want);
+	/* db is there as web's remote group, with b's addresses. */
+	want = json_pack("[s, s]", "10.8.0.128/25", "10.8.0.2");
+	assert_true(json_equal(member(view, "secgroup", id_of(db), "members"),
+			       want));
+	json_decref(want);
+	json_object_foreach(view, key, obj)
+		assert_int_equal(sbproto_check_object(obj, NULL, 0), 0);
+	json_decref(view);
+
+	/* s2's only port has port security off: no group. */
+	view = compute("s2", NULL);
+	assert_false(has(view, "secgroup", id_of(web)));
+	json_decref(view);
+
+	json_decref(n1);
+	json_decref(n2);
+	json_decref(web);
+	json_decref(db);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
 }
 
 static void test_invalid_host_left_out(void **state)
@@ -441,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_pruning_and_diff),
 		cmocka_unit_test(test_invalid_host_left_out),
 		cmocka_unit_test(test_routed_closure),
+		cmocka_unit_test(test_secgroups),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
