@@ -36,9 +36,10 @@ const struct noun agent_noun = {
 	.summary = "The weft-agent of each host; agents register themselves.",
 	.name_attr = "host",
 	NOUN_COLUMNS(agent_columns),
-	.create_refusal = "agents cannot be created with weftctl: each "
-			  "weft-agent registers itself when it connects to "
-			  "weftd, so start weft-agent on the host instead",
+	.absent_verbs = NOUN_VERB_CREATE,
+	.refusal = "agents cannot be created with weftctl: each "
+		   "weft-agent registers itself when it connects to "
+		   "weftd, so start weft-agent on the host instead",
 	.update_options = agent_update_options,
 	.list_options = agent_list_options,
 };

@@ -38,8 +38,28 @@ static const struct option global_options[] = {
 };
 
 static const struct noun *const nouns[] = {
-	&network_noun, &subnet_noun, &port_noun, &agent_noun, &router_noun,
+	&network_noun, &subnet_noun,   &port_noun,	    &agent_noun,
+	&router_noun,  &secgroup_noun, &secgroup_rule_noun, &conntrack_noun,
 };
+
+/* The words that name one 'noun' on the command line and in messages
+ * ("security group"). */
+static const char *noun_words(const struct noun *noun)
+{
+	return noun->words ? noun->words : noun->name;
+}
+
+/* The same in the plural ("security groups"). */
+static const char *noun_plural(const struct noun *noun)
+{
+	return noun->plural ? noun->plural : noun->collection;
+}
+
+/* The key of the list in the answers of the noun's collection. */
+static const char *noun_list_key(const struct noun *noun)
+{
+	return noun->list_key ? noun->list_key : noun->collection;
+}
 
 /* A command line, parsed. */
 struct args {
@@ -57,6 +77,8 @@ struct args {
 
 struct verb {
 	const char *name;
+	/* Its NOUN_VERB_* bit, 0 for a noun's own command. */
+	unsigned int bit;
 	/* One line for --help; "%s" is the noun's name, or its collection
 	 * when 'plural'. */
 	const char *summary;
@@ -243,6 +265,33 @@ static int fetch_by_id(struct noun_context *ctx, const struct noun *noun,
 	return r;
 }
 
+/* True when 'resource' belongs to 'project'. */
+static bool owned_by(json_t *resource, const char *project)
+{
+	const char *owner =
+		json_string_value(json_object_get(resource, "project_id"));
+
+	return owner && !strcmp(owner, project);
+}
+
+/* Keeps in 'list' only the resources of 'project' when there are some
+ * (an admin sees every project's "default" security group; --project
+ * says which one is meant). Returns the number of resources left. */
+static size_t keep_project(json_t *list, const char *project)
+{
+	size_t i, mine = 0;
+	json_t *item;
+
+	json_array_foreach(list, i, item)
+		mine += owned_by(item, project);
+	if (mine == 0)
+		return json_array_size(list);
+	for (i = json_array_size(list); i-- > 0;)
+		if (!owned_by(json_array_get(list, i), project))
+			json_array_remove(list, i);
+	return mine;
+}
+
 /* Finds the 'noun' resource whose id or name is 'ref'. A name is looked up
  * among the resources whose 'scope_attr' is 'scope_value' (the subnets of
  * one network), or among all when 'scope_attr' is NULL. Sets 'ret' to a new
@@ -253,7 +302,7 @@ static int resolve(struct noun_context *ctx, const struct noun *noun,
 {
 	_cleanup_free_ char *path = NULL, *name = NULL, *scope = NULL;
 	json_auto_t *answer = NULL, *list = NULL;
-	bool named = !strcmp(noun->name_attr, "name");
+	bool named = noun->name_attr && !strcmp(noun->name_attr, "name");
 	size_t n;
 	int r;
 
@@ -265,6 +314,10 @@ static int resolve(struct noun_context *ctx, const struct noun *noun,
 		r = fetch_by_id(ctx, noun, ref, ret);
 		if (r != -ENOENT)
 			return r;
+	}
+	if (!noun->name_attr) {
+		print_error("no %s with id %s", noun_words(noun), ref);
+		return -ENOENT;
 	}
 
 	name = query_term(ctx, '?', noun->name_attr, ref);
@@ -279,24 +332,26 @@ static int resolve(struct noun_context *ctx, const struct noun *noun,
 	r = request(ctx, "GET", path, NULL, &answer);
 	if (r < 0)
 		return r;
-	r = answer_member(answer, noun->collection, JSON_ARRAY, &list);
+	r = answer_member(answer, noun_list_key(noun), JSON_ARRAY, &list);
 	if (r < 0)
 		return r;
 
 	n = json_array_size(list);
+	if (n > 1 && ctx->project)
+		n = keep_project(list, ctx->project);
 	if (n == 1)
 		return take_resource(json_array_get(list, 0), ret);
 	if (n == 0 && named)
-		print_error("no %s named or with id %s", noun->name, ref);
+		print_error("no %s named or with id %s", noun_words(noun), ref);
 	else if (n == 0)
-		print_error("no %s with %s or id %s", noun->name,
+		print_error("no %s with %s or id %s", noun_words(noun),
 			    noun->name_attr, ref);
 	else if (named)
 		print_error("several %s are named %s; use the id",
-			    noun->collection, ref);
+			    noun_plural(noun), ref);
 	else
 		print_error("several %s have %s %s; use the id",
-			    noun->collection, noun->name_attr, ref);
+			    noun_plural(noun), noun->name_attr, ref);
 	return n == 0 ? -ENOENT : -ENOTUNIQ;
 }
 
@@ -392,6 +447,57 @@ static int parse_fixed_ip(const char *command, const struct noun_option *opt,
 	return 0;
 }
 
+/* Parses a whole number from 'arg' into 'ret'; -EINVAL when 'arg' is
+ * not one. */
+static int parse_integer(const char *arg, long long *ret)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
+/* Sets the two attributes of a NOUN_OPTION_RANGE option from "N" or
+ * "N:M". The numbers' bounds are weftd's to check. */
+static int apply_range(const char *command, const struct noun_option *opt,
+		       const char *arg, struct args *args)
+{
+	_cleanup_free_ char *first = strdup(arg);
+	char *colon = first ? strchr(first, ':') : NULL;
+	long long min, max;
+
+	if (!first)
+		return -ENOMEM;
+	if (colon)
+		*colon = '\0';
+	if (parse_integer(first, &min) < 0 ||
+	    parse_integer(colon ? colon + 1 : first, &max) < 0)
+		return usage_error(command, "--%s takes %s, not '%s'",
+				   opt->name, opt->metavar, arg);
+	if (json_object_set_new(args->attrs, opt->keys[0], json_integer(min)) <
+		    0 ||
+	    json_object_set_new(args->attrs, opt->keys[1], json_integer(max)) <
+		    0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Checks that 'arg' is one of the choices of option 'opt'. */
+static int check_choice(const char *command, const struct noun_option *opt,
+			const char *arg)
+{
+	for (const char *const *c = opt->choices; *c; c++)
+		if (!strcmp(arg, *c))
+			return 0;
+	return usage_error(command, "--%s takes %s, not '%s'", opt->name,
+			   opt->metavar, arg);
+}
+
 /* Appends the item that option 'opt' with argument 'arg' describes to its
  * list attribute. */
 static int append_option(const char *command, const struct noun_option *options,
@@ -434,7 +540,6 @@ static int apply_option(const char *command, const struct noun_option *options,
 			struct args *args)
 {
 	json_t *value = NULL;
-	char *end;
 	long long n;
 
 	switch (opt->kind) {
@@ -442,7 +547,20 @@ static int apply_option(const char *command, const struct noun_option *options,
 	case NOUN_OPTION_APPEND_PAIR:
 	case NOUN_OPTION_FIXED_IP:
 		return append_option(command, options, opt, arg, args);
+	case NOUN_OPTION_RANGE:
+		return apply_range(command, opt, arg, args);
+	case NOUN_OPTION_CHOICE:
+		if (check_choice(command, opt, arg) < 0)
+			return -EINVAL;
+		value = json_string(arg);
+		break;
 	case NOUN_OPTION_STRING:
+		if (opt->default_word && !strcmp(arg, opt->default_word)) {
+			json_object_del(args->attrs, opt->attr);
+			return 0;
+		}
+		value = json_string(arg);
+		break;
 	case NOUN_OPTION_REFERENCE:
 		value = json_string(arg);
 		break;
@@ -450,9 +568,7 @@ static int apply_option(const char *command, const struct noun_option *options,
 		value = strcmp(arg, "none") ? json_string(arg) : json_null();
 		break;
 	case NOUN_OPTION_INTEGER:
-		errno = 0;
-		n = strtoll(arg, &end, 10);
-		if (errno || end == arg || *end)
+		if (parse_integer(arg, &n) < 0)
 			return usage_error(
 				command, "--%s takes a whole number, not '%s'",
 				opt->name, arg);
@@ -588,6 +704,44 @@ static int parse_args(struct noun_context *ctx, const char *command,
 	return r;
 }
 
+/* Sets member 'key' of 'object' to the id of the 'noun' resource named by
+ * string 'ref' (which may be that member). */
+static int resolve_into(struct noun_context *ctx, const struct noun *noun,
+			json_t *object, const char *key, json_t *ref)
+{
+	json_auto_t *found = NULL;
+	int r;
+
+	r = resolve(ctx, noun, json_string_value(ref), NULL, NULL, &found);
+	if (r < 0)
+		return r;
+	if (json_object_set(object, key, json_object_get(found, "id")) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Replaces each name in array 'list' by the id of the 'noun' resource it
+ * names. */
+static int resolve_items(struct noun_context *ctx, const struct noun *noun,
+			 json_t *list)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(list, i, item) {
+		json_auto_t *found = NULL;
+		int r;
+
+		r = resolve(ctx, noun, json_string_value(item), NULL, NULL,
+			    &found);
+		if (r < 0)
+			return r;
+		if (json_array_set(list, i, json_object_get(found, "id")) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Replaces the names given to NOUN_OPTION_REFERENCE options by ids, then
  * those of the subnets of NOUN_OPTION_FIXED_IP options. A subnet is looked
  * for in the port's network: that given by 'attrs', else that of 'current',
@@ -603,18 +757,16 @@ static int resolve_references(struct noun_context *ctx,
 	int r;
 
 	for (opt = options; opt && opt->name; opt++) {
-		json_auto_t *found = NULL;
-
 		value = json_object_get(attrs, opt->attr);
-		if (opt->kind != NOUN_OPTION_REFERENCE || !value)
-			continue;
-		r = resolve(ctx, opt->ref, json_string_value(value), NULL, NULL,
-			    &found);
+		if (opt->kind == NOUN_OPTION_REFERENCE && value)
+			r = resolve_into(ctx, opt->ref, attrs, opt->attr,
+					 value);
+		else if (opt->kind == NOUN_OPTION_APPEND && opt->ref)
+			r = resolve_items(ctx, opt->ref, value);
+		else
+			r = 0;
 		if (r < 0)
 			return r;
-		if (json_object_set(attrs, opt->attr,
-				    json_object_get(found, "id")) < 0)
-			return -ENOMEM;
 	}
 
 	network = json_string_value(json_object_get(attrs, "network_id"));
@@ -665,7 +817,9 @@ static int send_and_show(struct noun_context *ctx, const struct noun *noun,
 static int verb_create(struct noun_context *ctx, const struct noun *noun,
 		       struct args *args)
 {
+	const struct noun_option *operand;
 	_cleanup_free_ char *path = NULL;
+	json_t *value;
 	int r;
 
 	if (noun->create_defaults) {
@@ -675,10 +829,21 @@ static int verb_create(struct noun_context *ctx, const struct noun *noun,
 		if (json_object_update_missing(args->attrs, defaults) < 0)
 			return -ENOMEM;
 	}
-	if (json_object_set_new(args->attrs, "name",
-				json_string(args->positional[0])) < 0)
-		return usage_error("", "the name is not valid UTF-8");
-	r = resolve_references(ctx, noun->create_options, args->attrs, NULL);
+	operand = noun->create_operand;
+	value = json_string(args->positional[0]);
+	if (!value)
+		return usage_error("", "the %s is not valid UTF-8",
+				   operand ? operand->metavar : "name");
+	if (json_object_set_new(args->attrs, operand ? operand->attr : "name",
+				value) < 0)
+		return -ENOMEM;
+	r = operand ? ensure_client(ctx) : 0;
+	if (r == 0 && operand)
+		r = resolve_into(ctx, operand->ref, args->attrs, operand->attr,
+				 value);
+	if (r == 0)
+		r = resolve_references(ctx, noun->create_options, args->attrs,
+				       NULL);
 	if (r < 0)
 		return r;
 	if (asprintf(&path, "/v2.0/%s", noun->collection) < 0) {
@@ -750,10 +915,17 @@ static int verb_list(struct noun_context *ctx, const struct noun *noun,
 
 	r = request(ctx, "GET", path, NULL, &answer);
 	if (r == 0)
-		r = answer_member(answer, noun->collection, JSON_ARRAY, &list);
+		r = answer_member(answer, noun_list_key(noun), JSON_ARRAY,
+				  &list);
 	if (r == 0)
 		r = output_list(stdout, ctx->format, noun->columns,
 				noun->n_columns, list);
+	/* weftd may cut a long answer short (conntrack entries). */
+	if (r == 0 && json_is_true(json_object_get(answer, "truncated")))
+		fprintf(stderr,
+			"weftctl: warning: weftd answered only the first %zu "
+			"%s; there are more\n",
+			json_array_size(list), noun_plural(noun));
 	return r;
 }
 
@@ -795,6 +967,14 @@ static int verb_delete(struct noun_context *ctx, const struct noun *noun,
 	return failed;
 }
 
+/* Writes "NOUN VERB" ("security group create") into 'buf', the command
+ * named in usage errors. */
+static void command_name(const struct noun *noun, const char *verb, char *buf,
+			 size_t size)
+{
+	snprintf(buf, size, "%s %s", noun_words(noun), verb);
+}
+
 /* Runs a command of the noun's own (args->extra) on the resource named by
  * the operand. */
 static int verb_extra(struct noun_context *ctx, const struct noun *noun,
@@ -805,8 +985,7 @@ static int verb_extra(struct noun_context *ctx, const struct noun *noun,
 	int r;
 
 	if (args->extra->run_words) {
-		snprintf(command, sizeof(command), "%s %s", noun->name,
-			 args->extra->name);
+		command_name(noun, args->extra->name, command, sizeof(command));
 		return args->extra->run_words(ctx, noun, command,
 					      args->positional,
 					      args->n_positional, args->attrs);
@@ -850,31 +1029,45 @@ char *noun_resource_path(struct noun_context *ctx, const struct noun *noun,
 }
 
 static const struct verb verbs[] = {
-	{ "create", "Creates a new %s and shows it.", false, "NAME", 1, 1,
-	  offsetof(struct noun, create_options), verb_create },
-	{ "list", "Lists the %s.", true, "", 0, 0,
+	{ "create", NOUN_VERB_CREATE, "Creates a new %s and shows it.", false,
+	  "NAME", 1, 1, offsetof(struct noun, create_options), verb_create },
+	{ "list", NOUN_VERB_LIST, "Lists the %s.", true, "", 0, 0,
 	  offsetof(struct noun, list_options), verb_list },
-	{ "show", "Shows every attribute of one %s.", false, NULL, 1, 1,
-	  NO_OPTIONS, verb_show },
-	{ "update", "Changes attributes of one %s and shows the result.", false,
-	  NULL, 1, 1, offsetof(struct noun, update_options), verb_update },
-	{ "delete", "Deletes one or more %s.", true, NULL, 1, INT_MAX,
-	  NO_OPTIONS, verb_delete },
+	{ "show", NOUN_VERB_SHOW, "Shows every attribute of one %s.", false,
+	  NULL, 1, 1, NO_OPTIONS, verb_show },
+	{ "update", NOUN_VERB_UPDATE,
+	  "Changes attributes of one %s and shows the result.", false, NULL, 1,
+	  1, offsetof(struct noun, update_options), verb_update },
+	{ "delete", NOUN_VERB_DELETE, "Deletes one or more %s.", true, NULL, 1,
+	  INT_MAX, NO_OPTIONS, verb_delete },
 };
 
-/* Writes the operand of 'verb' as --help shows it into 'buf': "NAME", or
- * the noun's name in capitals ("NETWORK"). */
+/* True when 'noun' lacks the common verb 'verb'. */
+static bool verb_absent(const struct noun *noun, const struct verb *verb)
+{
+	return (noun->absent_verbs & verb->bit) != 0;
+}
+
+/* Writes the operand of 'verb' as --help shows it into 'buf': "NAME", the
+ * create operand of the noun, or the last word of the noun in capitals
+ * ("NETWORK", "GROUP" for security groups). */
 static void operand_name(const struct noun *noun, const struct verb *verb,
 			 char *buf, size_t size)
 {
+	const char *words = noun_words(noun), *last = strrchr(words, ' ');
 	size_t i;
 
+	if (verb->run == verb_create && noun->create_operand) {
+		snprintf(buf, size, "%s", noun->create_operand->metavar);
+		return;
+	}
 	if (verb->operand) {
 		snprintf(buf, size, "%s", verb->operand);
 		return;
 	}
-	for (i = 0; noun->name[i] && i + 1 < size; i++)
-		buf[i] = (char)toupper((unsigned char)noun->name[i]);
+	last = last ? last + 1 : words;
+	for (i = 0; last[i] && i + 1 < size; i++)
+		buf[i] = (char)toupper((unsigned char)last[i]);
 	buf[i] = '\0';
 }
 
@@ -943,16 +1136,16 @@ static void print_verb_help(FILE *f, const struct noun *noun,
 	const struct noun_option *options = verb_options(verb, noun);
 	char operand[32];
 
-	if (verb->run == verb_create && noun->create_refusal) {
-		fprintf(f, "Usage: weftctl %s create\n\n%c", noun->name,
-			toupper((unsigned char)noun->create_refusal[0]));
-		print_wrapped(f, 0, 1, noun->create_refusal + 1);
+	if (verb_absent(noun, verb)) {
+		fprintf(f, "Usage: weftctl %s %s\n\n%c", noun_words(noun),
+			verb->name, toupper((unsigned char)noun->refusal[0]));
+		print_wrapped(f, 0, 1, noun->refusal + 1);
 		print_global_options(f);
 		return;
 	}
 
 	operand_name(noun, verb, operand, sizeof(operand));
-	fprintf(f, "Usage: weftctl %s %s", noun->name, verb->name);
+	fprintf(f, "Usage: weftctl %s %s", noun_words(noun), verb->name);
 	if (*operand)
 		fprintf(f, " %s%s", operand,
 			verb->max_operands > 1 && verb->run != verb_extra ?
@@ -963,11 +1156,16 @@ static void print_verb_help(FILE *f, const struct noun *noun,
 			fprintf(f, " --%s %s", opt->name, opt->metavar);
 	fputs(" [options]\n\n", f);
 
-	fprintf(f, verb->summary, verb->plural ? noun->collection : noun->name);
+	fprintf(f, verb->summary,
+		verb->plural ? noun_plural(noun) : noun_words(noun));
 	fputc('\n', f);
-	if (!verb->operand)
+	if (verb->run == verb_create && noun->create_operand)
+		fprintf(f, "%s is %s.\n", operand, noun->create_operand->help);
+	else if (!verb->operand && noun->name_attr)
 		fprintf(f, "%s is the %s's id or its %s.\n", operand,
-			noun->name, noun->name_attr);
+			noun_words(noun), noun->name_attr);
+	else if (!verb->operand)
+		fprintf(f, "%s is the %s's id.\n", operand, noun_words(noun));
 
 	if (options_count(options) > 0)
 		fputs("\nOptions:\n", f);
@@ -984,19 +1182,21 @@ static void print_verb_help(FILE *f, const struct noun *noun,
 
 static void print_noun_help(FILE *f, const struct noun *noun)
 {
-	fprintf(f, "Usage: weftctl %s COMMAND [ARGS] [options]\n\n%s\n\n",
-		noun->name, noun->summary);
-	fputs("Commands:\n", f);
+	fprintf(f, "Usage: weftctl %s COMMAND [ARGS] [options]\n\n",
+		noun_words(noun));
+	print_wrapped(f, 0, 0, noun->summary);
+	fputs("\nCommands:\n", f);
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
 		char operand[32], left[64], summary[128];
 
-		if (verbs[i].run == verb_create && noun->create_refusal)
+		if (verb_absent(noun, &verbs[i]))
 			continue;
 		operand_name(noun, &verbs[i], operand, sizeof(operand));
 		snprintf(left, sizeof(left), "%s %s%s", verbs[i].name, operand,
 			 verbs[i].max_operands > 1 ? "..." : "");
 		snprintf(summary, sizeof(summary), verbs[i].summary,
-			 verbs[i].plural ? noun->collection : noun->name);
+			 verbs[i].plural ? noun_plural(noun) :
+					   noun_words(noun));
 		print_option_line(f, left, summary);
 	}
 	for (const struct noun_verb *v = noun->extra_verbs; v && v->name; v++) {
@@ -1011,7 +1211,7 @@ static void print_noun_help(FILE *f, const struct noun *noun)
 	fprintf(f,
 		"\nRun 'weftctl %s COMMAND --help' for the options of a "
 		"command.\n",
-		noun->name);
+		noun_words(noun));
 	print_global_options(f);
 }
 
@@ -1022,7 +1222,7 @@ void noun_print_usage(FILE *f)
 	      "Nouns:\n",
 	      f);
 	for (size_t i = 0; i < ARRAY_SIZE(nouns); i++)
-		print_option_line(f, nouns[i]->name, nouns[i]->summary);
+		print_option_line(f, noun_words(nouns[i]), nouns[i]->summary);
 	fputs("\nCommands: create, list, show, update, delete. Wherever a "
 	      "command takes a\nresource it accepts its id or its name. "
 	      "Run 'weftctl NOUN --help' or\n'weftctl NOUN COMMAND --help' "
@@ -1035,13 +1235,55 @@ void noun_print_usage(FILE *f)
 	      f);
 }
 
-const struct noun *noun_find(const char *name)
+/* The number of words of 'argv' that 'words' ("security group") are the
+ * start of, or 0 when they are not. */
+static int words_match(const char *words, int argc, char **argv)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(nouns); i++)
-		if (!strcmp(name, nouns[i]->name) ||
-		    !strcmp(name, nouns[i]->collection))
-			return nouns[i];
-	return NULL;
+	int n = 0;
+
+	while (*words) {
+		size_t len = strcspn(words, " ");
+
+		if (n == argc || strlen(argv[n]) != len ||
+		    strncmp(argv[n], words, len))
+			return 0;
+		n++;
+		words += len + strspn(words + len, " ");
+	}
+	return n;
+}
+
+const struct noun *noun_find(int argc, char **argv, int *ret_words)
+{
+	const struct noun *best = NULL;
+	int best_n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(nouns); i++) {
+		int n = words_match(noun_words(nouns[i]), argc, argv);
+
+		if (n == 0)
+			n = words_match(noun_plural(nouns[i]), argc, argv);
+		if (n > best_n) {
+			best = nouns[i];
+			best_n = n;
+		}
+	}
+	*ret_words = best_n;
+	return best;
+}
+
+int noun_unknown(const char *word)
+{
+	char list[256] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(nouns) && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i == 0			   ? "" :
+					i + 1 == ARRAY_SIZE(nouns) ? " or " :
+								     ", ",
+					noun_words(nouns[i]));
+	return usage_error("", "unknown command '%s' (%s)", word, list);
 }
 
 static const struct verb *verb_find(const char *name)
@@ -1067,6 +1309,35 @@ int noun_parse_globals(struct noun_context *ctx, int argc, char **argv,
 	return r;
 }
 
+/* Finds the option of 'options' called 'name'. */
+static const struct noun_option *option_find(const struct noun_option *options,
+					     const char *name)
+{
+	for (; options && options->name; options++)
+		if (!strcmp(options->name, name))
+			return options;
+	return NULL;
+}
+
+/* Refuses two options that exclude each other ('excludes') when both set
+ * their attribute in 'attrs'. */
+static int check_exclusions(const char *command,
+			    const struct noun_option *options, json_t *attrs)
+{
+	for (const struct noun_option *opt = options; opt && opt->name; opt++) {
+		const struct noun_option *other;
+
+		if (!opt->excludes || !json_object_get(attrs, opt->attr))
+			continue;
+		other = option_find(options, opt->excludes);
+		if (other && json_object_get(attrs, other->attr))
+			return usage_error(command,
+					   "--%s and --%s exclude each other",
+					   opt->name, other->name);
+	}
+	return 0;
+}
+
 /* Checks the operands and options of 'verb' in 'args', then runs it. */
 static int run_verb(struct noun_context *ctx, const struct noun *noun,
 		    const struct verb *verb, const char *command,
@@ -1074,16 +1345,12 @@ static int run_verb(struct noun_context *ctx, const struct noun *noun,
 {
 	const struct noun_option *options = verb_options(verb, noun);
 	char operand[32];
+	int r;
 
 	if (args->help) {
 		print_verb_help(stdout, noun, verb);
 		return 0;
 	}
-	if (verb->run == verb_create && noun->create_refusal) {
-		print_error("%s", noun->create_refusal);
-		return -EINVAL;
-	}
-
 	operand_name(noun, verb, operand, sizeof(operand));
 	if (args->n_positional < verb->min_operands)
 		return usage_error(command, "missing %s", operand);
@@ -1097,6 +1364,9 @@ static int run_verb(struct noun_context *ctx, const struct noun *noun,
 	if (verb->run == verb_update && json_object_size(args->attrs) == 0)
 		return usage_error(
 			command, "nothing to change: give at least one option");
+	r = check_exclusions(command, options, args->attrs);
+	if (r < 0)
+		return r;
 	return verb->run(ctx, noun, args);
 }
 
@@ -1125,6 +1395,42 @@ static const struct verb *extra_verb_find(const struct noun *noun,
 	return NULL;
 }
 
+/* Runs a common verb that 'noun' lacks: its --help (in 'argv') tells why,
+ * else the refusal is reported. Its options are not parsed: whatever they
+ * are, the command cannot run. */
+static int refuse_verb(const struct noun *noun, const struct verb *verb,
+		       int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			print_verb_help(stdout, noun, verb);
+			return 0;
+		}
+	}
+	print_error("%s", noun->refusal);
+	return -EINVAL;
+}
+
+/* Reports that the command line stops after the noun, naming the
+ * noun's commands. */
+static int missing_verb(const struct noun *noun)
+{
+	char list[160] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(verbs) && len < sizeof(list); i++)
+		if (!verb_absent(noun, &verbs[i]))
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+						"%s%s", len ? ", " : "",
+						verbs[i].name);
+	for (const struct noun_verb *v = noun->extra_verbs;
+	     v && v->name && len < sizeof(list); v++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					len ? ", " : "", v->name);
+	return usage_error(noun_words(noun), "missing command after '%s' (%s)",
+			   noun_words(noun), list);
+}
+
 int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
 	     char **argv)
 {
@@ -1136,28 +1442,27 @@ int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
 	int index = 0, r;
 
 	/* Global options may come between the noun and the verb. */
-	r = parse_args(ctx, noun->name, NULL, true, argc, argv, &args);
+	r = parse_args(ctx, noun_words(noun), NULL, true, argc, argv, &args);
 	if (r == 0) {
 		index = argc - args.n_positional;
 		if (args.help || (index < argc && !strcmp(argv[index], "help")))
 			print_noun_help(stdout, noun);
 		else if (index == argc)
-			r = usage_error(noun->name,
-					"missing command after '%s' (create, "
-					"list, show, update or delete)",
-					noun->name);
+			r = missing_verb(noun);
 		else if (!(verb = verb_find(argv[index])) &&
 			 !(verb = extra_verb_find(noun, argv[index], &extra_buf,
 						  &extra)))
-			r = usage_error(noun->name,
+			r = usage_error(noun_words(noun),
 					"unknown command '%s' for %s",
-					argv[index], noun->collection);
+					argv[index], noun_plural(noun));
 	}
 	args_destroy(&args);
 	if (r < 0 || !verb)
 		return r;
 
-	snprintf(command, sizeof(command), "%s %s", noun->name, verb->name);
+	command_name(noun, verb->name, command, sizeof(command));
+	if (verb_absent(noun, verb))
+		return refuse_verb(noun, verb, argc - index, argv + index);
 	r = parse_args(ctx, command, verb_options(verb, noun), false,
 		       argc - index, argv + index, &args);
 	args.extra = extra;

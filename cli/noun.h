@@ -9,7 +9,7 @@
 
 /*
  * The commands of weftctl, shared by every noun. A noun (network, subnet,
- * port, agent) is a table: its collection in the API, the columns of its
+ * port, agent, router, security group...) is a table: its collection in the API, the columns of its
  * list, and the options of its create, update and list commands, each
  * mapped to the attribute it sets. The verbs themselves (create, list,
  * show, update, delete) are written once, here, and read those tables.
@@ -48,13 +48,19 @@ enum noun_option_kind {
 	NOUN_OPTION_UP_DOWN,
 	/* 'attr' is the argument, or null for "none". */
 	NOUN_OPTION_STRING_OR_NONE,
+	/* 'attr' is the argument, which must be one of 'choices'. */
+	NOUN_OPTION_CHOICE,
 	/* 'attr' is the id of the 'ref' resource the argument names. */
 	NOUN_OPTION_REFERENCE,
-	/* The argument is appended to list 'attr'; the option repeats. */
+	/* The argument is appended to list 'attr'; the option repeats. With
+	 * 'ref', the id of the 'ref' resource it names is appended. */
 	NOUN_OPTION_APPEND,
 	/* "A,B" is appended to list 'attr' as {keys[0]: A, keys[1]: B}; B
 	 * may be left out when 'second_optional'. The option repeats. */
 	NOUN_OPTION_APPEND_PAIR,
+	/* "N" or "N:M" sets 'keys[0]' to N and 'keys[1]' to N or M (a
+	 * port range, as the openstack client's --dst-port). */
+	NOUN_OPTION_RANGE,
 	/* "subnet=S,ip=IP" (either or both) is appended to list 'attr' as
 	 * {"subnet_id", "ip_address"}, S being a subnet of the port's
 	 * network ('ref') given by name or id. The option repeats. */
@@ -76,14 +82,32 @@ struct noun_option {
 	const char *help;
 	/* The command fails without this option. */
 	bool required;
-	/* The noun that NOUN_OPTION_REFERENCE and NOUN_OPTION_FIXED_IP
-	 * resolve names of. */
+	/* The noun that NOUN_OPTION_REFERENCE, NOUN_OPTION_APPEND and
+	 * NOUN_OPTION_FIXED_IP resolve names of. */
 	const struct noun *ref;
-	/* The members NOUN_OPTION_APPEND_PAIR fills. */
+	/* The members NOUN_OPTION_APPEND_PAIR fills, the attributes
+	 * NOUN_OPTION_RANGE sets. */
 	const char *keys[2];
 	bool second_optional;
 	/* JSON attributes that the option sets as well, or NULL. */
 	const char *implies;
+	/* NOUN_OPTION_CHOICE: the accepted arguments, NULL-terminated. */
+	const char *const *choices;
+	/* NOUN_OPTION_STRING: the argument that leaves 'attr' unset, for
+	 * weftd's default ("any" protocol). */
+	const char *default_word;
+	/* Another option of the table (its name) that this one cannot be
+	 * given with. */
+	const char *excludes;
+};
+
+/* The common verbs, for 'struct noun''s 'absent_verbs'. */
+enum noun_common_verb {
+	NOUN_VERB_CREATE = 1 << 0,
+	NOUN_VERB_LIST = 1 << 1,
+	NOUN_VERB_SHOW = 1 << 2,
+	NOUN_VERB_UPDATE = 1 << 3,
+	NOUN_VERB_DELETE = 1 << 4,
 };
 
 struct noun;
@@ -114,22 +138,34 @@ struct noun_verb {
 };
 
 struct noun {
-	/* The singular ("network"), also the key of the API's bodies. */
+	/* The singular ("network"), also the key of the API's bodies
+	 * ("security_group"). */
 	const char *name;
-	/* The collection in the URL ("networks"). */
+	/* The collection in the URL ("networks"), and the key of lists in
+	 * the answers when it is not the same ("security_groups"). */
 	const char *collection;
+	const char *list_key;
+	/* The words of the command line and of messages, when they are not
+	 * 'name' and 'collection' ("security group", "security groups"). */
+	const char *words;
+	const char *plural;
 	/* One line for weftctl --help. */
 	const char *summary;
 	/* The attribute that names a resource besides its id: "name", or
-	 * "host" for agents. */
+	 * "host" for agents; NULL when only the id names it. */
 	const char *name_attr;
 	/* The columns of the list table. */
 	const struct output_column *columns;
 	size_t n_columns;
 	/* Attributes that every create sends (JSON), or NULL. */
 	const char *create_defaults;
-	/* When not NULL, create is refused with this explanation. */
-	const char *create_refusal;
+	/* What the operand of create is, when it is not the name: the
+	 * option ('attr', 'ref', 'metavar') that it would be. */
+	const struct noun_option *create_operand;
+	/* The common verbs (NOUN_VERB_*) that the noun lacks, and why: they
+	 * are refused with this explanation. */
+	unsigned int absent_verbs;
+	const char *refusal;
 	const struct noun_option *create_options;
 	const struct noun_option *update_options;
 	const struct noun_option *list_options;
@@ -142,6 +178,9 @@ extern const struct noun subnet_noun;
 extern const struct noun port_noun;
 extern const struct noun agent_noun;
 extern const struct noun router_noun;
+extern const struct noun secgroup_noun;
+extern const struct noun secgroup_rule_noun;
+extern const struct noun conntrack_noun;
 
 /* Parses the global options at the start of 'argv' (whose first element is
  * the program's name) into 'ctx', stopping at the first word that is not an
@@ -153,8 +192,13 @@ int noun_parse_globals(struct noun_context *ctx, int argc, char **argv,
 /* Writes the help of weftctl itself, listing the nouns. */
 void noun_print_usage(FILE *f);
 
-/* Finds the noun called 'name' (singular or plural); NULL when none. */
-const struct noun *noun_find(const char *name);
+/* Finds the noun named by the first words of 'argv' (singular or plural;
+ * "security group rule" is three words), the longest that matches. Sets
+ * 'ret_words' to the number of words it takes. NULL when none matches. */
+const struct noun *noun_find(int argc, char **argv, int *ret_words);
+
+/* Reports that 'word' names no noun on stderr and returns -EINVAL. */
+int noun_unknown(const char *word);
 
 /* Runs the command in 'argv', whose first element is the noun's name and
  * the second the verb, with the options that follow. */

@@ -162,6 +162,32 @@ static int table_set_value(struct table *t, size_t row, size_t column,
 	return *cell ? 0 : -ENOMEM;
 }
 
+/* Sets a cell to the value of 'column' in 'item'. */
+static int table_set_column(struct table *t, size_t row, size_t col,
+			    const struct output_column *column, json_t *item)
+{
+	json_t *second =
+		column->key2 ? json_object_get(item, column->key2) : NULL;
+	char *first, *rest, *joined;
+	int n;
+
+	if (!second || json_is_null(second))
+		return table_set_value(t, row, col,
+				       json_object_get(item, column->key),
+				       column->member);
+	first = output_format_value(json_object_get(item, column->key), NULL);
+	rest = output_format_value(second, NULL);
+	n = first && rest ? asprintf(&joined, "%s%s%s", first,
+				     column->separator, rest) :
+			    -1;
+	free(first);
+	free(rest);
+	if (n < 0)
+		return -ENOMEM;
+	*table_cell(t, row, col) = joined;
+	return 0;
+}
+
 /* The number of characters in UTF-8 's', which is what a terminal shows
  * for the text weftd sends. */
 static size_t display_width(const char *s)
@@ -252,10 +278,8 @@ int output_list(FILE *f, enum output_format format,
 		r = table_set_text(&t, 0, col, columns[col].header);
 	json_array_foreach(items, i, item) {
 		for (size_t col = 0; col < n_columns && r == 0; col++)
-			r = table_set_value(
-				&t, i + 1, col,
-				json_object_get(item, columns[col].key),
-				columns[col].member);
+			r = table_set_column(&t, i + 1, col, &columns[col],
+					     item);
 	}
 	if (r == 0) {
 		if (format == OUTPUT_TABLE)

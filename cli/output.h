@@ -27,6 +27,11 @@ struct output_column {
 	 * shown ("ip_address"), comma-separated; NULL to show the whole
 	 * value. */
 	const char *member;
+	/* A second attribute shown after the first, 'separator' between
+	 * them ("22:80", a port range; "5/4"), or NULL. When it is null the
+	 * first alone is shown; when both are, nothing. */
+	const char *key2;
+	const char *separator;
 };
 
 /* Parses "table", "json" or "value"; returns 0 and sets 'ret', or

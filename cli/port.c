@@ -53,6 +53,32 @@ static const struct output_column port_columns[] = {
 		.attr = "binding:host_id", .metavar = "HOST",             \
 		.help = "binds it to the weft-agent of HOST (admin only)" \
 	}
+#define PORT_SECURITY_GROUP(text)                                     \
+	{                                                             \
+		.name = "security-group", .kind = NOUN_OPTION_APPEND, \
+		.attr = "security_groups", .metavar = "GROUP",        \
+		.ref = &secgroup_noun, .help = text                   \
+	}
+#define PORT_NO_SECURITY_GROUP                                               \
+	{                                                                    \
+		.name = "no-security-group", .kind = NOUN_OPTION_EMPTY_LIST, \
+		.attr = "security_groups",                                   \
+		.help = "gives it no security group (not even the default)"  \
+	}
+#define PORT_SECURITY(flag, value, text)                                      \
+	{                                                                     \
+		.name = flag, .kind = value, .attr = "port_security_enabled", \
+		.help = text                                                  \
+	}
+#define PORT_SECURITY_OPTIONS                                                 \
+	PORT_SECURITY("enable-port-security", NOUN_OPTION_TRUE,               \
+		      "checks its source addresses and applies its security " \
+		      "groups (the default)"),                                \
+		PORT_SECURITY(                                                \
+			"disable-port-security", NOUN_OPTION_FALSE,           \
+			"lets it send from any address, without security "    \
+			"groups (give --no-security-group as well when "      \
+			"it has some)")
 #define PORT_DEVICE(flag, attribute, text)                                   \
 	{                                                                    \
 		.name = flag, .kind = NOUN_OPTION_STRING, .attr = attribute, \
@@ -75,10 +101,11 @@ static const struct noun_option port_create_options[] = {
 	  .keys = { "ip_address", "mac_address" },
 	  .second_optional = true,
 	  .help = "another address it may send from; repeat for several" },
-	{ .name = "disable-port-security",
-	  .kind = NOUN_OPTION_FALSE,
-	  .attr = "port_security_enabled",
-	  .help = "lets it send from any address" },
+	PORT_SECURITY_GROUP("a security group (name or id) of the port; "
+			    "repeat for several (default: the project's "
+			    "default group)"),
+	PORT_NO_SECURITY_GROUP,
+	PORT_SECURITY_OPTIONS,
 	NOUN_COMMON_DESCRIPTION,
 	{ 0 },
 };
@@ -89,6 +116,10 @@ static const struct noun_option port_update_options[] = {
 	PORT_MAC,
 	PORT_FIXED_IP,
 	PORT_NO_FIXED_IPS,
+	PORT_SECURITY_GROUP("a security group (name or id) of the port; "
+			    "repeat for several; an update replaces them all"),
+	PORT_NO_SECURITY_GROUP,
+	PORT_SECURITY_OPTIONS,
 	NOUN_COMMON_ADMIN_STATE,
 	NOUN_COMMON_DESCRIPTION,
 	{ 0 },

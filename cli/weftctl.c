@@ -29,7 +29,7 @@ static int run(struct noun_context *ctx, int argc, char **argv)
 {
 	const struct noun *noun;
 	bool help = false;
-	int index, r;
+	int index, words, r;
 
 	r = noun_parse_globals(ctx, argc, argv, &index, &help);
 	if (r < 0)
@@ -42,14 +42,11 @@ static int run(struct noun_context *ctx, int argc, char **argv)
 		noun_print_usage(stderr);
 		return -EINVAL;
 	}
-	noun = noun_find(argv[index]);
-	if (!noun) {
-		fprintf(stderr,
-			"weftctl: error: unknown command '%s' (network, "
-			"subnet, port, agent or router); see 'weftctl --help'\n",
-			argv[index]);
-		return -EINVAL;
-	}
+	noun = noun_find(argc - index, argv + index, &words);
+	if (!noun)
+		return noun_unknown(argv[index]);
+	/* The noun's last word stands as the command's name for getopt. */
+	index += words - 1;
 	return noun_run(ctx, noun, argc - index, argv + index);
 }
 
