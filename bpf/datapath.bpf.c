@@ -18,6 +18,7 @@
 #include "lib/route.h"
 #include "lib/icmp.h"
 #include "lib/dhcp.h"
+#include "lib/policy.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -69,8 +70,10 @@ static __always_inline int port_route(struct __sk_buff *skb, __u32 ifindex,
  * Packets from a VM: the port (and so the network) comes from the tap they
  * came in on. ARP requests are answered back out of the tap; DHCP
  * requests are passed up to the agent; IPv4 is checked against port
- * security and switched locally or into the tunnel, or routed first when
- * it is sent to a router's MAC. Counters go to the ingress port: rx for
+ * security and the port's egress security group rules (with connection
+ * tracking), and switched locally or into the tunnel, or routed first when
+ * it is sent to a router's MAC. Delivery to a local port checks its
+ * ingress rules (fwd_deliver()). Counters go to the ingress port: rx for
  * what is accepted, drops by reason; tx to the port a packet is delivered
  * to.
  */
@@ -122,6 +125,9 @@ int weft_port_ingress(struct __sk_buff *skb)
 		r = portsec_ipv4(port, ifindex, p.eth->h_source, ip->saddr);
 		if (r != WEFT_OK)
 			goto drop;
+		r = policy_check(skb, port, ifindex, WEFT_CT_EGRESS);
+		if (r != WEFT_OK)
+			goto drop;
 		break;
 	default:
 		r = WEFT_DROP_ETHERTYPE;
@@ -144,8 +150,8 @@ drop:
 
 /*
  * Frames decapsulated by the VXLAN device: the network comes from the VNI.
- * Delivered only to local ports, from sources that live on the sending
- * host. rx and drops are counted on the VXLAN device, tx on the port.
+ * Delivered only to local ports (their ingress rules checked), from
+ * sources that live on the sending host. rx and drops are counted on the VXLAN device, tx on the port.
  */
 SEC("tc")
 int weft_tunnel_ingress(struct __sk_buff *skb)
@@ -172,11 +178,7 @@ int weft_tunnel_ingress(struct __sk_buff *skb)
 	r = tunnel_check_inner(&t, &p, &ifindex);
 	if (r != WEFT_OK)
 		goto drop;
-	if (!fwd_port_up(ifindex)) {
-		r = WEFT_DROP_ADMIN_DOWN;
-		goto drop;
-	}
-	r = fwd_local(skb, ifindex);
+	r = fwd_deliver(skb, ifindex);
 	if (r != WEFT_OK)
 		goto drop;
 	stats_rx(dev, len);

@@ -13,7 +13,6 @@
 #include "eth.h"
 #include "portsec.h"
 
-#define WEFT_IPPROTO_UDP 17
 #define WEFT_DHCP_SERVER_PORT 67
 #define WEFT_DHCP_CLIENT_PORT 68
 

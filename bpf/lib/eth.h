@@ -15,6 +15,18 @@
 #define WEFT_ARPOP_REQUEST 1
 #define WEFT_ARPOP_REPLY 2
 
+/* IP protocols and ICMP types the datapath looks into. */
+#define WEFT_IPPROTO_ICMP 1
+#define WEFT_IPPROTO_TCP 6
+#define WEFT_IPPROTO_UDP 17
+#define WEFT_ICMP_ECHOREPLY 0
+#define WEFT_ICMP_DEST_UNREACH 3
+#define WEFT_ICMP_SOURCE_QUENCH 4
+#define WEFT_ICMP_REDIRECT 5
+#define WEFT_ICMP_ECHO 8
+#define WEFT_ICMP_TIME_EXCEEDED 11
+#define WEFT_ICMP_PARAMETERPROB 12
+
 /* An ARP packet for IPv4 over Ethernet (RFC 826), the only kind accepted.
  * Packed: the addresses are not aligned in the packet. */
 struct weft_arp {
@@ -117,4 +129,15 @@ static __always_inline int ip_is_later_fragment(const struct iphdr *ip)
 static __always_inline int ip_is_fragment(const struct iphdr *ip)
 {
 	return (ip->frag_off & bpf_htons(WEFT_IP_MF | WEFT_IP_OFFSET)) != 0;
+}
+
+/* Whether ICMP 'type' is one of the error messages of RFC 792 (destination
+ * unreachable, source quench, redirect, time exceeded, parameter problem),
+ * which quote the packet they are about. */
+static __always_inline int ip_icmp_is_error(__u8 type)
+{
+	return type == WEFT_ICMP_DEST_UNREACH ||
+	       type == WEFT_ICMP_SOURCE_QUENCH || type == WEFT_ICMP_REDIRECT ||
+	       type == WEFT_ICMP_TIME_EXCEEDED ||
+	       type == WEFT_ICMP_PARAMETERPROB;
 }

@@ -9,22 +9,13 @@
 
 #include "fdb.h"
 #include "maps.h"
+#include "policy.h"
 #include "stats.h"
 
-/*
- * Whether the local port on 'ifindex' may receive. A port whose record is
- * there with admin_state_up false receives nothing (as in Neutron); a tap
- * the fdb names without a port record yet is served, the fdb being what
- * the agent writes to say where a MAC lives.
- */
-static __always_inline int fwd_port_up(__u32 ifindex)
-{
-	struct weft_port *port = bpf_map_lookup_elem(&ports, &ifindex);
-
-	return !port || (port->flags & WEFT_PORT_F_UP);
-}
-
-/* Sends the packet out of the local tap 'ifindex' and counts it there. */
+/* Sends the packet out of the local tap 'ifindex' and counts it there.
+ * Used as is for what the datapath answers itself (ARP replies, the
+ * routers' echo replies and ICMP errors); traffic for a VM goes through
+ * fwd_deliver(). */
 static __always_inline int fwd_local(struct __sk_buff *skb, __u32 ifindex)
 {
 	__u32 len = skb->len;
@@ -34,6 +25,30 @@ static __always_inline int fwd_local(struct __sk_buff *skb, __u32 ifindex)
 		return WEFT_DROP_REDIRECT;
 	stats_tx(ifindex, len);
 	return WEFT_OK;
+}
+
+/*
+ * Delivers the IPv4 packet in 'skb' to the VM on the local tap 'ifindex':
+ * the one way in for local switching, routed delivery and frames from the
+ * tunnel. A port whose record is there with admin_state_up false receives
+ * nothing (WEFT_DROP_ADMIN_DOWN, as in Neutron); a port with security
+ * groups gets its ingress rules checked (policy_check()); a tap the fdb
+ * names without a port record yet is served, the fdb being what the agent
+ * writes to say where a MAC lives.
+ */
+static __always_inline int fwd_deliver(struct __sk_buff *skb, __u32 ifindex)
+{
+	struct weft_port *port = bpf_map_lookup_elem(&ports, &ifindex);
+	int r;
+
+	if (port) {
+		if (!(port->flags & WEFT_PORT_F_UP))
+			return WEFT_DROP_ADMIN_DOWN;
+		r = policy_check(skb, port, ifindex, WEFT_CT_INGRESS);
+		if (r != WEFT_OK)
+			return r;
+	}
+	return fwd_local(skb, ifindex);
 }
 
 /*
@@ -79,11 +94,8 @@ static __always_inline int fwd_tunnel(struct __sk_buff *skb, __u32 vni,
 static __always_inline int fwd_fdb(struct __sk_buff *skb, __u32 vni,
 				   __u32 ifindex, __be32 host_ip)
 {
-	if (ifindex) {
-		if (!fwd_port_up(ifindex))
-			return WEFT_DROP_ADMIN_DOWN;
-		return fwd_local(skb, ifindex);
-	}
+	if (ifindex)
+		return fwd_deliver(skb, ifindex);
 	if (!host_ip)
 		return WEFT_DROP_UNKNOWN_DST;
 	return fwd_tunnel(skb, vni, host_ip);

@@ -12,7 +12,6 @@
 #include "eth.h"
 #include "route.h"
 
-#define WEFT_IPPROTO_ICMP 1
 #define WEFT_ICMP_TTL 64
 #define WEFT_IPTOS_PREC_INTERNETCONTROL 0xc0
 
@@ -62,8 +61,7 @@ static __always_inline __sum16 icmp_csum_fold(__s64 csum)
  * says to treat the same): never answered with an error. */
 static __always_inline int icmp_type_is_error(__u8 type)
 {
-	return type == 3 || type == 4 || type == 5 || type == 11 ||
-	       type == 12 || type > 18;
+	return ip_icmp_is_error(type) || type > 18;
 }
 
 /* Whether an address may be the destination of an ICMP error (RFC 1812

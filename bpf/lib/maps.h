@@ -79,6 +79,55 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } networks SEC(".maps");
 
+/* Connection tracking: (vni, tuple in the original direction, dir) -> the
+ * state of a connection admitted by a local port's security groups. LRU:
+ * when full, the least recently used connection makes room (its next
+ * packet then has to start a connection again). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_CT);
+	__type(key, struct weft_ct_key);
+	__type(value, struct weft_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ct SEC(".maps");
+
+/* (64 + plen, ifindex, dir, remote prefix) -> the rule classes that apply
+ * to a remote address for one direction of a port's security groups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_MAX_SG_REMOTE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_sg_remote_key);
+	__type(value, struct weft_sg_remote);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_remote SEC(".maps");
+
+/* (prefixlen, class, protocol, port prefix) -> admitted: the (protocol,
+ * port range) cover of every rule class. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_MAX_SG_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_sg_rule_key);
+	__type(value, struct weft_sg_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_rules SEC(".maps");
+
+/* Per-CPU scratch space of connection tracking: buffers too large for the
+ * BPF stack, which the programs and policy_conntrack() share (512 bytes in
+ * all). Holds nothing between packets, so it is not pinned. */
+struct ct_scratch {
+	struct weft_ct_entry entry; /* a new entry being built */
+	__u8 opts[64]; /* TCP options of a SYN */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_scratch);
+} ct_scratch SEC(".maps");
+
 /* ifindex of a port or of the VXLAN device -> per-CPU counters. One entry
  * per port and one for the VXLAN device, so it is sized like ports. */
 struct {

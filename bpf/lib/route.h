@@ -22,10 +22,6 @@
  * caller answers an echo request, drops the rest as WEFT_DROP_TO_ROUTER). */
 #define WEFT_ROUTE_LOCAL (-2)
 
-#define WEFT_ICMP_ECHOREPLY 0
-#define WEFT_ICMP_DEST_UNREACH 3
-#define WEFT_ICMP_ECHO 8
-#define WEFT_ICMP_TIME_EXCEEDED 11
 #define WEFT_ICMP_NET_UNREACH 0 /* code of WEFT_ICMP_DEST_UNREACH */
 #define WEFT_ICMP_HOST_UNREACH 1 /* code of WEFT_ICMP_DEST_UNREACH */
 

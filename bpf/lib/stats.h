@@ -9,15 +9,21 @@
 
 #include "maps.h"
 
+/* The first value of a port's counters: all zeros. A global (in .bss,
+ * which is a map value) rather than a local, because the 512 bytes of BPF
+ * stack are for a program and the functions it calls together, and
+ * policy_conntrack() needs its share. Never written. */
+struct weft_stats stats_zero;
+
 static __always_inline struct weft_stats *stats_of(__u32 ifindex)
 {
-	struct weft_stats *s, zero = {};
+	struct weft_stats *s;
 
 	s = bpf_map_lookup_elem(&stats, &ifindex);
 	if (s)
 		return s;
 	/* EEXIST when another CPU raced us is fine: look up again. */
-	bpf_map_update_elem(&stats, &ifindex, &zero, BPF_NOEXIST);
+	bpf_map_update_elem(&stats, &ifindex, &stats_zero, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&stats, &ifindex);
 }
 

@@ -376,3 +376,14 @@ def test_openstack_client(osc, api):
     out = osc("security", "group", "delete", "web", as_json=False)
     assert out == ""
     assert [x["name"] for x in groups(api)] == ["default"]
+
+
+def test_rule_with_explicit_nulls_means_any(api):
+    """protocol, ports and remotes given as null are 'any', as Neutron."""
+    group = new_group(api, name="nulls")
+    r = rule(api, group, protocol=None, port_range_min=None, port_range_max=None,
+             remote_ip_prefix=None, remote_group_id=None)
+    assert r.status_code == 201, r.text
+    created = r.json()["security_group_rule"]
+    assert created["protocol"] is None
+    assert created["port_range_min"] is None and created["remote_ip_prefix"] is None

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <dirent.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -1970,14 +1971,1433 @@ static void dhcp_forged_or_not_dhcp(void **state)
 	assert_int_equal(get_stats(IF_A).to_agent, 0);
 }
 
+/* --- security groups and connection tracking ---------------------------- */
+
+/*
+ * Security groups on A (10.0.0.1, port 40000) talking TCP to D (10.0.0.4,
+ * remote on 192.0.2.12, port 22): A's packets run the port program
+ * (egress), D's the tunnel program (ingress to A). The rule maps are
+ * written as the agent's compiler would: sg_remote picks classes for a
+ * remote prefix, sg_rules holds each class's (protocol, port prefix)
+ * cover.
+ */
+#define IPPROTO_TCP_ 6
+#define IPPROTO_GRE_ 47
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+#define A_PORT 40000
+#define SSH 22
+#define ISN_A 1000u
+#define ISN_D 0xfffff000u /* wraps around 2^32 during the tests */
+#define NO_WSCALE (-1)
+#define CLASS_1 101
+#define CLASS_2 102
+#define CLASS_3 103
+#define NSEC 1000000000ull
+
+/* Turns security groups on for the port on 'ifindex', policy 'gen'. */
+static void set_policy(uint32_t ifindex, uint32_t gen)
+{
+	int fd = bpf_map__fd(skel->maps.ports);
+	struct weft_port p;
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &ifindex, &p), 0);
+	p.flags |= WEFT_PORT_F_POLICY;
+	p.policy_gen = gen;
+	put(fd, &ifindex, &p);
+}
+
+/* sg_remote: remote 'ip'/'prefix' of the port on 'ifindex' in 'dir' uses
+ * 'class' and 'any_class'. */
+static void add_sg_remote(uint32_t ifindex, uint32_t dir, uint32_t ip,
+			  int prefix, uint32_t class, uint32_t any_class)
+{
+	struct weft_sg_remote_key k = { .prefixlen = 64 + (uint32_t)prefix,
+					.ifindex = ifindex,
+					.dir = dir,
+					.ip = ip };
+	struct weft_sg_remote v = { .class = class, .any_class = any_class };
+
+	put(bpf_map__fd(skel->maps.sg_remote), &k, &v);
+}
+
+static void put_sg_rule(uint32_t prefixlen, uint32_t class, uint8_t proto,
+			uint16_t port)
+{
+	struct weft_sg_rule_key k = { .prefixlen = prefixlen,
+				      .class = class,
+				      .proto = proto,
+				      .port = htons(port) };
+	struct weft_sg_rule v = { 0 };
+
+	put(bpf_map__fd(skel->maps.sg_rules), &k, &v);
+}
+
+/*
+ * sg_rules: 'class' admits 'proto' (0: any protocol) to ports 'min'..'max'
+ * (0..0: any port), the range written as the prefixes that cover it, the
+ * largest aligned block first. Returns how many prefixes it took.
+ */
+static int add_sg_rule(uint32_t class, uint8_t proto, uint16_t min,
+		       uint16_t max)
+{
+	uint32_t lo = min, hi = max;
+	int n = 0;
+
+	if (proto == 0) {
+		put_sg_rule(32, class, 0, 0);
+		return 1;
+	}
+	if (min == 0 && max == 0) {
+		put_sg_rule(48, class, proto, 0);
+		return 1;
+	}
+	while (lo <= hi) {
+		uint32_t bits = 0;
+
+		while (bits < 16 && (lo & ((2u << bits) - 1)) == 0 &&
+		       lo + (2u << bits) - 1 <= hi)
+			bits++;
+		put_sg_rule(48 + 16 - bits, class, proto, (uint16_t)lo);
+		lo += 1u << bits;
+		n++;
+	}
+	return n;
+}
+
+/* sg_rules: 'class' admits ICMP 'type' with any code. */
+static void add_sg_icmp_rule(uint32_t class, uint8_t type)
+{
+	put_sg_rule(56, class, IPPROTO_ICMP_, (uint16_t)(type << 8));
+}
+
+/* The conntrack entry of a tuple (ports in host order), or false. */
+static bool ct_get(uint32_t vni, uint32_t saddr, uint32_t daddr, uint16_t sport,
+		   uint16_t dport, uint8_t proto, uint32_t dir,
+		   struct weft_ct_entry *e)
+{
+	struct weft_ct_key k = { .vni = vni,
+				 .saddr = saddr,
+				 .daddr = daddr,
+				 .sport = htons(sport),
+				 .dport = htons(dport),
+				 .proto = proto,
+				 .dir = (uint8_t)dir };
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.ct), &k, e) == 0;
+}
+
+/* The number of entries in ct. */
+static int ct_count(void)
+{
+	struct weft_ct_key k, next;
+	int fd = bpf_map__fd(skel->maps.ct), n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+/* The entry of A's TCP connection to D:22 (opened by A, egress). */
+static struct weft_ct_entry ct_a_to_d(void)
+{
+	struct weft_ct_entry e;
+
+	assert_true(ct_get(VNI, IP_A, IP_D, A_PORT, SSH, IPPROTO_TCP_,
+			   WEFT_CT_EGRESS, &e));
+	return e;
+}
+
+/* Checks that 'e' expires 'seconds' from now (within a second). */
+static void assert_expires_in(const struct weft_ct_entry *e, uint64_t seconds)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+	assert_true(e->expires_ns > now + (seconds - 1) * NSEC);
+	assert_true(e->expires_ns <= now + seconds * NSEC);
+}
+
+struct tcp_seg {
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win; /* 0: 1000 */
+	int wscale; /* NO_WSCALE, or a window scale option (with MSS) */
+	uint8_t doff; /* 0: as the options need */
+	size_t len; /* bytes of payload */
+};
+
+/* A TCP segment from 'saddr':'sport' to 'daddr':'dport'. */
+static struct frame tcp_frame(const uint8_t dst[6], const uint8_t src[6],
+			      uint32_t saddr, uint32_t daddr, uint16_t sport,
+			      uint16_t dport, const struct tcp_seg *s)
+{
+	struct ipv4_spec ip = { .saddr = saddr,
+				.daddr = daddr,
+				.proto = IPPROTO_TCP_,
+				.ttl = 64,
+				.frag = 0x4000 };
+	uint8_t tcp[160] = { 0 };
+	size_t hl = 20;
+
+	assert_true(28 + s->len <= sizeof(tcp));
+
+	tcp[0] = (uint8_t)(sport >> 8);
+	tcp[1] = (uint8_t)sport;
+	tcp[2] = (uint8_t)(dport >> 8);
+	tcp[3] = (uint8_t)dport;
+	for (int i = 0; i < 4; i++) {
+		tcp[4 + i] = (uint8_t)(s->seq >> (24 - 8 * i));
+		tcp[8 + i] = (uint8_t)(s->ack >> (24 - 8 * i));
+	}
+	if (s->wscale != NO_WSCALE) {
+		/* MSS 1410, NOP, window scale: the parser walks past the
+		 * others to find it. */
+		static const uint8_t mss[4] = { 2, 4, 0x05, 0x82 };
+
+		memcpy(tcp + 20, mss, 4);
+		tcp[24] = 1;
+		tcp[25] = 3;
+		tcp[26] = 3;
+		tcp[27] = (uint8_t)s->wscale;
+		hl = 28;
+	}
+	tcp[12] = (uint8_t)((s->doff ? s->doff : hl / 4) << 4);
+	tcp[13] = s->flags;
+	tcp[14] = (uint8_t)((s->win ? s->win : 1000) >> 8);
+	tcp[15] = (uint8_t)(s->win ? s->win : 1000);
+	memset(tcp + hl, 'x', s->len);
+	return ipv4_frame(dst, src, &ip, tcp, hl + s->len);
+}
+
+/* A segment of A's connection, from A ('from_a') or from D. */
+static struct frame seg(bool from_a, const struct tcp_seg *s)
+{
+	if (from_a)
+		return tcp_frame(MAC_D, MAC_A, IP_A, IP_D, A_PORT, SSH, s);
+	return tcp_frame(MAC_A, MAC_D, IP_D, IP_A, SSH, A_PORT, s);
+}
+
+/* Runs 'f' from A (port program) or from D (tunnel program, from host
+ * 192.0.2.12 in network 100) and checks it is delivered. */
+static void expect_pass_from(bool from_a, const struct frame *f)
+{
+	struct result res;
+
+	if (from_a) {
+		res = port_run(IF_A, f);
+	} else {
+		set_tunnel_key(VNI, HOST_D);
+		res = tunnel_run(f);
+	}
+	if (res.verdict != TC_ACT_REDIRECT)
+		print_error("expected a pass, got verdict %d\n", res.verdict);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+}
+
+/* Runs 'f' from A or D as above and checks it is dropped for 'reason',
+ * counted once on A's port or on the VXLAN device. */
+static void expect_drop_from(bool from_a, const struct frame *f,
+			     enum weft_drop_reason reason)
+{
+	if (from_a) {
+		expect_port_drop(IF_A, f, reason);
+	} else {
+		set_tunnel_key(VNI, HOST_D);
+		expect_tunnel_drop(f, reason);
+	}
+}
+
+static void pass_seg(bool from_a, const struct tcp_seg *s)
+{
+	struct frame f = seg(from_a, s);
+
+	expect_pass_from(from_a, &f);
+}
+
+static void drop_seg(bool from_a, const struct tcp_seg *s,
+		     enum weft_drop_reason reason)
+{
+	struct frame f = seg(from_a, s);
+
+	expect_drop_from(from_a, &f, reason);
+}
+
+/* A's egress rules admit TCP to port 22 of anyone (any_class). */
+static void a_egress_ssh(void)
+{
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, IPPROTO_TCP_, SSH, SSH);
+}
+
+/* The three-way handshake of A to D:22, window scales 'wa' and 'wd'. */
+static void handshake(int wa, int wd)
+{
+	pass_seg(true, &(struct tcp_seg){
+			       .flags = TCP_SYN, .seq = ISN_A, .wscale = wa });
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+					   .seq = ISN_D,
+					   .ack = ISN_A + 1,
+					   .wscale = wd });
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_ACK,
+					  .seq = ISN_A + 1,
+					  .ack = ISN_D + 1,
+					  .wscale = NO_WSCALE });
+}
+
+static void sg_tcp_egress_lifecycle(void **state)
+{
+	struct weft_ct_entry e;
+	struct frame f;
+
+	NEED_BPF();
+	a_egress_ssh(); /* and no ingress rule at all */
+	f = seg(true, &(struct tcp_seg){
+			      .flags = TCP_SYN, .seq = ISN_A, .wscale = 7 });
+	expect_pass_from(true, &f);
+	e = ct_a_to_d();
+	assert_int_equal(e.state, WEFT_CT_SYN_SENT);
+	assert_int_equal(e.ifindex, IF_A);
+	assert_int_equal(e.policy_gen, 1);
+	assert_int_equal(e.packets[0], 1);
+	assert_int_equal(e.bytes[0], f.len);
+	assert_int_equal(e.tcp[0].wscale, 7);
+	assert_true(e.tcp[0].flags & WEFT_CT_TCP_F_WSCALE);
+	assert_int_equal(e.tcp[0].end, ISN_A + 1);
+	assert_expires_in(&e, WEFT_CT_TIMEOUT_TCP_SYN);
+
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+					   .seq = ISN_D,
+					   .ack = ISN_A + 1,
+					   .wscale = 8 });
+	e = ct_a_to_d();
+	assert_int_equal(e.state, WEFT_CT_SYN_RECV);
+	assert_int_equal(e.tcp[1].wscale, 8);
+	assert_int_equal(e.tcp[0].wscale, 7);
+
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_ACK,
+					  .seq = ISN_A + 1,
+					  .ack = ISN_D + 1,
+					  .wscale = NO_WSCALE });
+	e = ct_a_to_d();
+	assert_int_equal(e.state, WEFT_CT_ESTABLISHED);
+	assert_expires_in(&e, WEFT_CT_TIMEOUT_TCP_ESTABLISHED);
+
+	/* Data both ways, the sequence numbers of D wrapping. */
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_ACK | TCP_PSH,
+					  .seq = ISN_A + 1,
+					  .ack = ISN_D + 1,
+					  .wscale = NO_WSCALE,
+					  .len = 100 });
+	for (uint32_t off = 1; off < 0x2000; off += 0x800)
+		pass_seg(false, &(struct tcp_seg){ .flags = TCP_ACK,
+						   .seq = ISN_D + off,
+						   .ack = ISN_A + 101,
+						   .wscale = NO_WSCALE,
+						   .len = 100 });
+	e = ct_a_to_d();
+	assert_int_equal(e.packets[0], 3);
+	assert_int_equal(e.packets[1], 5);
+	assert_int_equal(e.state, WEFT_CT_ESTABLISHED);
+
+	/* A closes, then D: TIME_WAIT; the last ACK passes. */
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_FIN | TCP_ACK,
+					  .seq = ISN_A + 101,
+					  .ack = ISN_D + 0x1865,
+					  .wscale = NO_WSCALE });
+	e = ct_a_to_d();
+	assert_int_equal(e.state, WEFT_CT_FIN_WAIT);
+	assert_expires_in(&e, WEFT_CT_TIMEOUT_TCP_FIN);
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_FIN | TCP_ACK,
+					   .seq = ISN_D + 0x1865,
+					   .ack = ISN_A + 102,
+					   .wscale = NO_WSCALE });
+	e = ct_a_to_d();
+	assert_int_equal(e.state, WEFT_CT_TIME_WAIT);
+	assert_expires_in(&e, WEFT_CT_TIMEOUT_TCP_TIME_WAIT);
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_ACK,
+					  .seq = ISN_A + 102,
+					  .ack = ISN_D + 0x1866,
+					  .wscale = NO_WSCALE });
+	assert_int_equal(ct_a_to_d().state, WEFT_CT_TIME_WAIT);
+
+	/* A SYN on the same ports: a new connection, the entry starts over. */
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN,
+					  .seq = ISN_A + 5000,
+					  .wscale = NO_WSCALE });
+	e = ct_a_to_d();
+	assert_int_equal(e.state, WEFT_CT_SYN_SENT);
+	assert_int_equal(e.packets[0], 1);
+	assert_int_equal(e.packets[1], 0);
+	assert_int_equal(e.tcp[0].flags & WEFT_CT_TCP_F_WSCALE, 0);
+	assert_int_equal(ct_count(), 1);
+	assert_int_equal(get_stats(IF_A).rx_packets, 6);
+	assert_int_equal(get_stats(IF_A).tx_packets, 6);
+}
+
+/* Once the connection is in TIME_WAIT, a new SYN needs the rules again. */
+static void sg_tcp_time_wait_reuse_rechecked(void **state)
+{
+	struct weft_sg_rule_key k = { .prefixlen = 64,
+				      .class = CLASS_1,
+				      .proto = IPPROTO_TCP_,
+				      .port = htons(SSH) };
+
+	NEED_BPF();
+	a_egress_ssh();
+	handshake(NO_WSCALE, NO_WSCALE);
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_FIN | TCP_ACK,
+					  .seq = ISN_A + 1,
+					  .ack = ISN_D + 1,
+					  .wscale = NO_WSCALE });
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_FIN | TCP_ACK,
+					   .seq = ISN_D + 1,
+					   .ack = ISN_A + 2,
+					   .wscale = NO_WSCALE });
+	assert_int_equal(ct_a_to_d().state, WEFT_CT_TIME_WAIT);
+	assert_int_equal(
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.sg_rules), &k), 0);
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_SYN,
+				    .seq = ISN_A + 9000,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_POLICY_EGRESS);
+	assert_int_equal(ct_count(), 0);
+}
+
+/* A SYN from the other side on a TIME_WAIT entry: a new connection the
+ * other way, under A's ingress rules, with its own key; the old entry
+ * goes. */
+static void sg_tcp_time_wait_reuse_reversed(void **state)
+{
+	struct weft_ct_entry e;
+
+	NEED_BPF();
+	a_egress_ssh();
+	handshake(NO_WSCALE, NO_WSCALE);
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_FIN | TCP_ACK,
+					   .seq = ISN_D + 1,
+					   .ack = ISN_A + 1,
+					   .wscale = NO_WSCALE });
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_FIN | TCP_ACK,
+					  .seq = ISN_A + 1,
+					  .ack = ISN_D + 2,
+					  .wscale = NO_WSCALE });
+	assert_int_equal(ct_a_to_d().state, WEFT_CT_TIME_WAIT);
+	/* Refused without an ingress rule; then admitted. */
+	drop_seg(false,
+		 &(struct tcp_seg){ .flags = TCP_SYN,
+				    .seq = ISN_D + 9000,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_POLICY_INGRESS);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, IP_D, 32, CLASS_2, 0);
+	add_sg_rule(CLASS_2, IPPROTO_TCP_, A_PORT, A_PORT);
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_SYN,
+					   .seq = ISN_D + 9000,
+					   .wscale = NO_WSCALE });
+	assert_int_equal(ct_count(), 1);
+	assert_true(ct_get(VNI, IP_D, IP_A, SSH, A_PORT, IPPROTO_TCP_,
+			   WEFT_CT_INGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_SYN_SENT);
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+					  .seq = ISN_A + 7000,
+					  .ack = ISN_D + 9001,
+					  .wscale = NO_WSCALE });
+	assert_true(ct_get(VNI, IP_D, IP_A, SSH, A_PORT, IPPROTO_TCP_,
+			   WEFT_CT_INGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_SYN_RECV);
+}
+
+/* D opens to A: A's ingress rule admits it, A answers without an egress
+ * rule; a port no rule names is refused, counted on the VXLAN device. */
+static void sg_tcp_ingress_handshake(void **state)
+{
+	struct weft_ct_entry e;
+
+	NEED_BPF();
+	set_policy(IF_A, 9);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, IP(10, 0, 0, 0), 24, CLASS_1, 0);
+	add_sg_rule(CLASS_1, IPPROTO_TCP_, A_PORT, A_PORT);
+	/* Here D is the opener: D's port 22 to A's port 40000. */
+	pass_seg(false, &(struct tcp_seg){
+				.flags = TCP_SYN, .seq = ISN_D, .wscale = 2 });
+	assert_true(ct_get(VNI, IP_D, IP_A, SSH, A_PORT, IPPROTO_TCP_,
+			   WEFT_CT_INGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_SYN_SENT);
+	assert_int_equal(e.policy_gen, 9);
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+					  .seq = ISN_A,
+					  .ack = ISN_D + 1,
+					  .wscale = 3 });
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_ACK,
+					   .seq = ISN_D + 1,
+					   .ack = ISN_A + 1,
+					   .wscale = NO_WSCALE });
+	assert_true(ct_get(VNI, IP_D, IP_A, SSH, A_PORT, IPPROTO_TCP_,
+			   WEFT_CT_INGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_ESTABLISHED);
+	assert_int_equal(e.tcp[0].wscale, 2);
+	assert_int_equal(e.tcp[1].wscale, 3);
+	assert_int_equal(e.packets[0], 2);
+	assert_int_equal(e.packets[1], 1);
+	assert_int_equal(ct_count(), 1);
+
+	/* Another port of A: no rule. */
+	{
+		struct frame f =
+			tcp_frame(MAC_A, MAC_D, IP_D, IP_A, SSH, A_PORT + 1,
+				  &(struct tcp_seg){ .flags = TCP_SYN,
+						     .seq = ISN_D,
+						     .wscale = NO_WSCALE });
+
+		expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+	}
+}
+
+/* A to C on the same host, both with security groups: the packet passes
+ * A's egress rules in the port program and C's ingress rules on delivery;
+ * each port has its own entry. */
+static void sg_tcp_local_both_ports(void **state)
+{
+	struct weft_ct_entry ea, ec;
+	struct frame f;
+	struct result res;
+
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, 0, 0, 0); /* any protocol */
+	set_policy(IF_C, 2);
+	add_sg_remote(IF_C, WEFT_CT_INGRESS, 0, 0, 0, CLASS_2);
+	add_sg_rule(CLASS_2, IPPROTO_TCP_, 80, 80);
+
+	f = tcp_frame(MAC_C, MAC_A, IP_A, IP_C, A_PORT, 80,
+		      &(struct tcp_seg){ .flags = TCP_SYN,
+					 .seq = ISN_A,
+					 .wscale = NO_WSCALE });
+	res = port_run(IF_A, &f);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	f = tcp_frame(MAC_A, MAC_C, IP_C, IP_A, 80, A_PORT,
+		      &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+					 .seq = ISN_D,
+					 .ack = ISN_A + 1,
+					 .wscale = NO_WSCALE });
+	res = port_run(IF_C, &f);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	f = tcp_frame(MAC_C, MAC_A, IP_A, IP_C, A_PORT, 80,
+		      &(struct tcp_seg){ .flags = TCP_ACK,
+					 .seq = ISN_A + 1,
+					 .ack = ISN_D + 1,
+					 .wscale = NO_WSCALE });
+	res = port_run(IF_A, &f);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+
+	assert_true(ct_get(VNI, IP_A, IP_C, A_PORT, 80, IPPROTO_TCP_,
+			   WEFT_CT_EGRESS, &ea));
+	assert_true(ct_get(VNI, IP_A, IP_C, A_PORT, 80, IPPROTO_TCP_,
+			   WEFT_CT_INGRESS, &ec));
+	assert_int_equal(ea.ifindex, IF_A);
+	assert_int_equal(ec.ifindex, IF_C);
+	assert_int_equal(ea.state, WEFT_CT_ESTABLISHED);
+	assert_int_equal(ec.state, WEFT_CT_ESTABLISHED);
+	assert_int_equal(ea.policy_gen, 1);
+	assert_int_equal(ec.policy_gen, 2);
+	assert_int_equal(ct_count(), 2);
+	assert_int_equal(get_stats(IF_C).tx_packets, 2);
+
+	/* Port 81 of C: A may send it, C's rules refuse it; counted on A's
+	 * port, where the packet came in, like every drop of delivery. */
+	f = tcp_frame(MAC_C, MAC_A, IP_A, IP_C, A_PORT, 81,
+		      &(struct tcp_seg){ .flags = TCP_SYN,
+					 .seq = ISN_A,
+					 .wscale = NO_WSCALE });
+	expect_port_drop(IF_A, &f, WEFT_DROP_POLICY_INGRESS);
+	assert_int_equal(get_stats(IF_C).tx_packets, 2);
+	/* A's entry was made before C refused: it expires unreplied. */
+	assert_int_equal(ct_count(), 3);
+}
+
+/* A RST in the window ends the connection; one outside it does not. */
+static void sg_tcp_rst_ends_entry(void **state)
+{
+	NEED_BPF();
+	a_egress_ssh();
+	handshake(NO_WSCALE, NO_WSCALE);
+	drop_seg(false,
+		 &(struct tcp_seg){ .flags = TCP_RST,
+				    .seq = ISN_D + 1 + 5000000,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_WINDOW);
+	assert_int_equal(ct_a_to_d().state, WEFT_CT_ESTABLISHED);
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_RST | TCP_ACK,
+					   .seq = ISN_D + 1,
+					   .ack = ISN_A + 1,
+					   .wscale = NO_WSCALE });
+	assert_int_equal(ct_count(), 0);
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_A + 1,
+				    .ack = ISN_D + 1,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+
+	/* A RST answering the SYN (port closed) ends it too. */
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN,
+					  .seq = ISN_A,
+					  .wscale = NO_WSCALE });
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_RST | TCP_ACK,
+					   .seq = 0,
+					   .ack = ISN_A + 1,
+					   .wscale = NO_WSCALE });
+	assert_int_equal(ct_count(), 0);
+}
+
+/* Segments that start no connection and belong to none. */
+static void sg_tcp_stray_segments_invalid(void **state)
+{
+	NEED_BPF();
+	a_egress_ssh();
+	/* A late ACK, FIN, RST, SYN-ACK with no entry, either way. */
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_A,
+				    .ack = ISN_D,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_FIN | TCP_ACK,
+				    .seq = ISN_A,
+				    .ack = ISN_D,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	drop_seg(true,
+		 &(struct tcp_seg){
+			 .flags = TCP_RST, .seq = ISN_A, .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	drop_seg(false,
+		 &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+				    .seq = ISN_D,
+				    .ack = ISN_A + 1,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	drop_seg(false,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_D,
+				    .ack = ISN_A + 1,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	assert_int_equal(ct_count(), 0);
+
+	/* After A's SYN: a SYN-ACK from A's own side, an ACK before the
+	 * SYN-ACK. */
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN,
+					  .seq = ISN_A,
+					  .wscale = NO_WSCALE });
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+				    .seq = ISN_A,
+				    .ack = ISN_D + 1,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_A + 1,
+				    .ack = ISN_D + 1,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	drop_seg(false,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_D + 1,
+				    .ack = ISN_A + 1,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	/* The SYN sent again passes. */
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN,
+					  .seq = ISN_A,
+					  .wscale = NO_WSCALE });
+	assert_int_equal(ct_a_to_d().state, WEFT_CT_SYN_SENT);
+	assert_int_equal(ct_a_to_d().packets[0], 2);
+}
+
+/* Segments outside the window: beyond what the receiver allowed, or
+ * acknowledging data never sent. */
+static void sg_tcp_out_of_window(void **state)
+{
+	NEED_BPF();
+	a_egress_ssh();
+	handshake(NO_WSCALE, NO_WSCALE); /* windows of 1000 */
+	drop_seg(false,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_D + 1 + 100000,
+				    .ack = ISN_A + 1,
+				    .wscale = NO_WSCALE,
+				    .len = 10 },
+		 WEFT_DROP_CT_WINDOW);
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_A + 1,
+				    .ack = ISN_D + 1 + 50000,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_WINDOW);
+	/* Old data, far behind what was sent. */
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_A + 1 - 200000,
+				    .ack = ISN_D + 1,
+				    .wscale = NO_WSCALE,
+				    .len = 10 },
+		 WEFT_DROP_CT_WINDOW);
+	/* In the window: passes, the entry untouched by the drops. */
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_ACK,
+					   .seq = ISN_D + 1 + 900,
+					   .ack = ISN_A + 1,
+					   .wscale = NO_WSCALE,
+					   .len = 10 });
+	assert_int_equal(ct_a_to_d().state, WEFT_CT_ESTABLISHED);
+	assert_int_equal(ct_a_to_d().packets[1], 2);
+}
+
+/* Window scaling counts only when both sides announced it. */
+static void sg_tcp_window_scale(void **state)
+{
+	struct tcp_seg far = { .flags = TCP_ACK,
+			       .seq = ISN_D + 1 + 60000,
+			       .ack = ISN_A + 1,
+			       .wscale = NO_WSCALE,
+			       .len = 10 };
+
+	NEED_BPF();
+	a_egress_ssh();
+	/* Both: A's window of 1000 is 128000 bytes; 60000 is inside. */
+	handshake(7, 7);
+	pass_seg(false, &far);
+
+	/* Only A announced it: windows are not scaled, 60000 is outside. */
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(skel->maps.ct),
+					     &(struct weft_ct_key){
+						     .vni = VNI,
+						     .saddr = IP_A,
+						     .daddr = IP_D,
+						     .sport = htons(A_PORT),
+						     .dport = htons(SSH),
+						     .proto = IPPROTO_TCP_,
+						     .dir = WEFT_CT_EGRESS }),
+			 0);
+	handshake(7, NO_WSCALE);
+	assert_int_equal(ct_a_to_d().tcp[0].wscale, 0);
+	drop_seg(false, &far, WEFT_DROP_CT_WINDOW);
+}
+
+/* Flag sets no connection carries, and a data offset under 5. */
+static void sg_tcp_bad_flags(void **state)
+{
+	static const uint8_t bad[] = {
+		TCP_SYN | TCP_FIN,
+		0, /* NULL */
+		TCP_FIN | TCP_PSH | TCP_URG, /* XMAS */
+		TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK | TCP_URG,
+		TCP_SYN | TCP_RST,
+		TCP_FIN,
+		TCP_RST | TCP_FIN | TCP_ACK,
+		TCP_PSH,
+	};
+
+	NEED_BPF();
+	a_egress_ssh();
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		drop_seg(true,
+			 &(struct tcp_seg){ .flags = bad[i],
+					    .seq = ISN_A,
+					    .wscale = NO_WSCALE },
+			 WEFT_DROP_CT_INVALID);
+		drop_seg(false,
+			 &(struct tcp_seg){ .flags = bad[i],
+					    .seq = ISN_D,
+					    .wscale = NO_WSCALE },
+			 WEFT_DROP_CT_INVALID);
+	}
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_SYN,
+				    .seq = ISN_A,
+				    .wscale = NO_WSCALE,
+				    .doff = 4 },
+		 WEFT_DROP_CT_INVALID);
+	/* A data offset beyond the segment: truncated. */
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_SYN,
+				    .seq = ISN_A,
+				    .wscale = NO_WSCALE,
+				    .doff = 15 },
+		 WEFT_DROP_MALFORMED);
+	/* ECE and CWR with a SYN (ECN setup) are fine. */
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN | 0xc0,
+					  .seq = ISN_A,
+					  .wscale = NO_WSCALE });
+	assert_int_equal(ct_count(), 1);
+}
+
+/* A UDP frame from 'saddr':'sport' to 'daddr':'dport' ('frag': flags and
+ * offset). */
+static struct frame udp_ports(const uint8_t dst[6], const uint8_t src[6],
+			      uint32_t saddr, uint32_t daddr, uint16_t sport,
+			      uint16_t dport, uint16_t frag)
+{
+	uint8_t udp[12] = { (uint8_t)(sport >> 8),
+			    (uint8_t)sport,
+			    (uint8_t)(dport >> 8),
+			    (uint8_t)dport,
+			    0,
+			    12,
+			    0,
+			    0,
+			    'd',
+			    'a',
+			    't',
+			    'a' };
+	struct ipv4_spec ip = { .saddr = saddr,
+				.daddr = daddr,
+				.proto = IPPROTO_UDP_,
+				.ttl = 64,
+				.frag = frag };
+
+	return ipv4_frame(dst, src, &ip, udp, sizeof(udp));
+}
+
+/* Fragments carry no transport header to match: dropped both ways on a
+ * port with security groups, switched as ever on one without. */
+static void sg_fragments(void **state)
+{
+	struct frame first, later, in;
+
+	NEED_BPF();
+	first = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5000, 0x2000);
+	later = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5000, 0x0010);
+	expect_pass_from(true, &first);
+	expect_pass_from(true, &later);
+
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, 0, 0, 0);
+	expect_drop_from(true, &first, WEFT_DROP_FRAGMENT);
+	expect_drop_from(true, &later, WEFT_DROP_FRAGMENT);
+	in = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 5000, 4000, 0x2000);
+	expect_drop_from(false, &in, WEFT_DROP_FRAGMENT);
+	in = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 5000, 4000, 0x0020);
+	expect_drop_from(false, &in, WEFT_DROP_FRAGMENT);
+	assert_int_equal(ct_count(), 0);
+}
+
+/* A's UDP to D: the reply passes without an ingress rule, and moves the
+ * entry to REPLIED with its longer timeout; anything else from D does
+ * not. */
+static void sg_udp_reply_without_ingress_rule(void **state)
+{
+	struct weft_ct_entry e;
+	struct frame f;
+
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, IPPROTO_UDP_, 5000, 5000);
+
+	f = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5000, 0);
+	expect_pass_from(true, &f);
+	assert_true(ct_get(VNI, IP_A, IP_D, 4000, 5000, IPPROTO_UDP_,
+			   WEFT_CT_EGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_UNREPLIED);
+	assert_expires_in(&e, WEFT_CT_TIMEOUT_UDP);
+
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 5000, 4000, 0);
+	expect_pass_from(false, &f);
+	assert_true(ct_get(VNI, IP_A, IP_D, 4000, 5000, IPPROTO_UDP_,
+			   WEFT_CT_EGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_REPLIED);
+	assert_int_equal(e.packets[0], 1);
+	assert_int_equal(e.packets[1], 1);
+	assert_int_equal(e.bytes[1], f.len);
+	assert_expires_in(&e, WEFT_CT_TIMEOUT_UDP_REPLIED);
+
+	/* From another port of D, or to another port of A: refused. */
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 5001, 4000, 0);
+	expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 5000, 4001, 0);
+	expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+	/* A to a port its rules do not admit. */
+	f = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5001, 0);
+	expect_drop_from(true, &f, WEFT_DROP_POLICY_EGRESS);
+	assert_int_equal(ct_count(), 1);
+}
+
+/* An ICMP message of 'type'/'code' with identifier 'id'. */
+static struct frame icmp_id_frame(const uint8_t dst[6], const uint8_t src[6],
+				  uint32_t saddr, uint32_t daddr, uint8_t type,
+				  uint8_t code, uint16_t id)
+{
+	struct frame f = icmp_frame(dst, src, saddr, daddr, type, code, 64);
+
+	f.b[14 + 20 + 4] = (uint8_t)(id >> 8);
+	f.b[14 + 20 + 5] = (uint8_t)id;
+	return f;
+}
+
+static void sg_icmp_echo(void **state)
+{
+	struct weft_ct_entry e;
+	struct frame f;
+
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_icmp_rule(CLASS_1, 8);
+
+	f = icmp_id_frame(MAC_D, MAC_A, IP_A, IP_D, 8, 0, 0x4242);
+	expect_pass_from(true, &f);
+	assert_true(ct_get(VNI, IP_A, IP_D, 0x4242, 0, IPPROTO_ICMP_,
+			   WEFT_CT_EGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_UNREPLIED);
+	assert_expires_in(&e, WEFT_CT_TIMEOUT_ICMP);
+	f = icmp_id_frame(MAC_A, MAC_D, IP_D, IP_A, 0, 0, 0x4242);
+	expect_pass_from(false, &f);
+	assert_true(ct_get(VNI, IP_A, IP_D, 0x4242, 0, IPPROTO_ICMP_,
+			   WEFT_CT_EGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_REPLIED);
+	assert_int_equal(e.packets[1], 1);
+
+	/* A reply to no request; a request from D (no ingress rule). */
+	f = icmp_id_frame(MAC_A, MAC_D, IP_D, IP_A, 0, 0, 0x4343);
+	expect_drop_from(false, &f, WEFT_DROP_CT_INVALID);
+	f = icmp_id_frame(MAC_A, MAC_D, IP_D, IP_A, 8, 0, 0x4242);
+	expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+	/* Other types: the rules decide each packet, no entry. A timestamp
+	 * request is not admitted; with a rule for it, it is. */
+	f = icmp_id_frame(MAC_D, MAC_A, IP_A, IP_D, 13, 0, 1);
+	expect_drop_from(true, &f, WEFT_DROP_POLICY_EGRESS);
+	add_sg_icmp_rule(CLASS_1, 13);
+	expect_pass_from(true, &f);
+	assert_int_equal(ct_count(), 1);
+}
+
+/* An ICMP error 'type'/'code' from D to A quoting the IPv4 packet of
+ * frame 'quoted' (its header and 'qlen' bytes of payload). */
+static struct frame icmp_error_to_a(uint8_t type, uint8_t code,
+				    const struct frame *quoted, size_t qlen)
+{
+	uint8_t msg[8 + 20 + 8] = { type, code };
+	struct ipv4_spec ip = {
+		.saddr = IP_D, .daddr = IP_A, .proto = IPPROTO_ICMP_, .ttl = 64
+	};
+
+	memcpy(msg + 8, quoted->b + 14, 20 + qlen);
+	return ipv4_frame(MAC_A, MAC_D, &ip, msg, 8 + 20 + qlen);
+}
+
+/* ICMP errors about a tracked connection are related and pass; about
+ * anything else they are invalid. */
+static void sg_icmp_error_related(void **state)
+{
+	struct frame out, err;
+
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, 0, 0, 0);
+
+	/* UDP: port unreachable, and time exceeded. */
+	out = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5000, 0);
+	expect_pass_from(true, &out);
+	err = icmp_error_to_a(3, 3, &out, 8);
+	expect_pass_from(false, &err);
+	err = icmp_error_to_a(11, 0, &out, 8);
+	expect_pass_from(false, &err);
+	/* About a flow of A never seen, or quoting too little. */
+	out = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5001, 0);
+	err = icmp_error_to_a(3, 3, &out, 8);
+	expect_drop_from(false, &err, WEFT_DROP_CT_INVALID);
+	out = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5000, 0);
+	err = icmp_error_to_a(3, 3, &out, 4);
+	expect_drop_from(false, &err, WEFT_DROP_CT_INVALID);
+
+	/* TCP: fragmentation needed about A's SYN. */
+	out = seg(true, &(struct tcp_seg){ .flags = TCP_SYN,
+					   .seq = ISN_A,
+					   .wscale = NO_WSCALE });
+	expect_pass_from(true, &out);
+	err = icmp_error_to_a(3, 4, &out, 8);
+	expect_pass_from(false, &err);
+	/* ICMP: an error about A's echo request. */
+	out = icmp_id_frame(MAC_D, MAC_A, IP_A, IP_D, 8, 0, 7);
+	expect_pass_from(true, &out);
+	err = icmp_error_to_a(3, 1, &out, 8);
+	expect_pass_from(false, &err);
+	out = icmp_id_frame(MAC_D, MAC_A, IP_A, IP_D, 8, 0, 8);
+	err = icmp_error_to_a(3, 1, &out, 8);
+	expect_drop_from(false, &err, WEFT_DROP_CT_INVALID);
+	/* Related packets make no entry of their own. */
+	assert_int_equal(ct_count(), 3);
+}
+
+/* A SYN from D's 'saddr' to A's port 'dport'. */
+static struct frame syn_to_a(uint32_t saddr, uint16_t dport)
+{
+	return tcp_frame(MAC_A, MAC_D, saddr, IP_A, 50000, dport,
+			 &(struct tcp_seg){ .flags = TCP_SYN,
+					    .seq = ISN_D,
+					    .wscale = NO_WSCALE });
+}
+
+static void expect_syn_to_a(uint32_t saddr, uint16_t dport, bool admitted)
+{
+	struct frame f = syn_to_a(saddr, dport);
+
+	if (admitted)
+		expect_pass_from(false, &f);
+	else
+		expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+}
+
+/* Rules match the protocol: UDP only, then any protocol. */
+static void sg_rule_protocols(void **state)
+{
+	static const uint8_t gre[8] = { 0, 0, 0x65, 0x58 };
+	struct ipv4_spec ip = {
+		.saddr = IP_D, .daddr = IP_A, .proto = IPPROTO_GRE_, .ttl = 64
+	};
+	struct frame f;
+
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, IPPROTO_UDP_, 0, 0);
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 1, 65535, 0);
+	expect_pass_from(false, &f);
+	expect_syn_to_a(IP_D, 65535, false);
+	f = ipv4_frame(MAC_A, MAC_D, &ip, gre, sizeof(gre));
+	expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+	f = icmp_id_frame(MAC_A, MAC_D, IP_D, IP_A, 8, 0, 1);
+	expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+
+	add_sg_rule(CLASS_1, 0, 0, 0);
+	f = ipv4_frame(MAC_A, MAC_D, &ip, gre, sizeof(gre));
+	expect_pass_from(false, &f);
+	expect_pass_from(false, &f);
+	expect_syn_to_a(IP_D, 65535, true);
+	/* GRE is not tracked: the UDP and the TCP connections only. */
+	assert_int_equal(ct_count(), 2);
+}
+
+/* A port range written as prefixes: its edges and just outside. */
+static void sg_rule_port_range_edges(void **state)
+{
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, 0, 0, 0, CLASS_1);
+	/* 1000-1023, 1024-2047 minus 2001-2047: 1000/13 1008/12 1024/6
+	 * 1536/7 1792/8... the helper finds them. */
+	assert_true(add_sg_rule(CLASS_1, IPPROTO_TCP_, 1000, 2000) > 2);
+	expect_syn_to_a(IP_D, 999, false);
+	expect_syn_to_a(IP_D, 1000, true);
+	expect_syn_to_a(IP_D, 1001, true);
+	expect_syn_to_a(IP_D, 1023, true);
+	expect_syn_to_a(IP_D, 1024, true);
+	expect_syn_to_a(IP_D, 1999, true);
+	expect_syn_to_a(IP_D, 2000, true);
+	expect_syn_to_a(IP_D, 2001, false);
+	expect_syn_to_a(IP_D, 2048, false);
+	/* The whole range 1-65535: 0 stays outside. */
+	assert_int_equal(add_sg_rule(CLASS_2, IPPROTO_TCP_, 1, 65535), 16);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, IP(10, 9, 0, 0), 16, CLASS_2, 0);
+	expect_syn_to_a(IP(10, 9, 0, 1), 65535, true);
+	expect_syn_to_a(IP(10, 9, 0, 1), 1, true);
+	expect_syn_to_a(IP(10, 9, 0, 1), 0, false);
+}
+
+/* Nested remote prefixes: the /16's class holds the /8's rules too (the
+ * agent's compiler makes it so), the longest match picks it. */
+static void sg_remote_nested_prefixes(void **state)
+{
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	/* Rules: ssh from 10.0.0.0/8, http from 10.1.0.0/16. */
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, IP(10, 0, 0, 0), 8, CLASS_1, 0);
+	add_sg_rule(CLASS_1, IPPROTO_TCP_, SSH, SSH);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, IP(10, 1, 0, 0), 16, CLASS_2, 0);
+	add_sg_rule(CLASS_2, IPPROTO_TCP_, SSH, SSH);
+	add_sg_rule(CLASS_2, IPPROTO_TCP_, 80, 80);
+
+	expect_syn_to_a(IP(10, 1, 2, 3), SSH, true);
+	expect_syn_to_a(IP(10, 1, 2, 3), 80, true);
+	expect_syn_to_a(IP(10, 2, 0, 1), SSH, true);
+	expect_syn_to_a(IP(10, 2, 0, 1), 80, false);
+	expect_syn_to_a(IP(11, 0, 0, 1), SSH, false);
+	/* The egress side of the same port has no rules at all. */
+	{
+		struct frame f = udp_ports(MAC_D, MAC_A, IP_A, IP(10, 1, 2, 3),
+					   4000, SSH, 0);
+
+		expect_drop_from(true, &f, WEFT_DROP_POLICY_EGRESS);
+	}
+}
+
+/* Rules without a remote (any_class) apply to every address, next to the
+ * class of a prefix. */
+static void sg_remote_any_class(void **state)
+{
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, 0, 0, 0, CLASS_3);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, IP(10, 0, 0, 0), 24, CLASS_1,
+		      CLASS_3);
+	add_sg_rule(CLASS_1, IPPROTO_TCP_, SSH, SSH);
+	add_sg_rule(CLASS_3, IPPROTO_TCP_, 443, 443);
+
+	expect_syn_to_a(IP_D, SSH, true);
+	expect_syn_to_a(IP_D, 443, true);
+	expect_syn_to_a(IP_D, 80, false);
+	expect_syn_to_a(IP(192, 168, 1, 1), 443, true);
+	expect_syn_to_a(IP(192, 168, 1, 1), SSH, false);
+}
+
+/* A remote group: its members' addresses as /32s. */
+static void sg_remote_group_members(void **state)
+{
+	NEED_BPF();
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, IP_D, 32, CLASS_1, 0);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, IP(10, 0, 0, 7), 32, CLASS_1, 0);
+	add_sg_rule(CLASS_1, 0, 0, 0);
+
+	expect_syn_to_a(IP_D, 1234, true);
+	expect_syn_to_a(IP(10, 0, 0, 7), 1234, true);
+	expect_syn_to_a(IP(10, 0, 0, 5), 1234, false);
+	expect_syn_to_a(IP(10, 0, 0, 6), 1234, false);
+}
+
+/* Without WEFT_PORT_F_POLICY nothing of this applies, whatever the maps
+ * hold. */
+static void sg_port_without_policy_unaffected(void **state)
+{
+	struct frame f;
+
+	NEED_BPF();
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, 0, 0, 0, CLASS_1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_ACK,
+					  .seq = ISN_A,
+					  .ack = ISN_D,
+					  .wscale = NO_WSCALE });
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN | TCP_FIN,
+					  .seq = ISN_A,
+					  .wscale = NO_WSCALE });
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+					   .seq = ISN_D,
+					   .ack = 1,
+					   .wscale = NO_WSCALE });
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 1, 2, 0x2000);
+	expect_pass_from(false, &f);
+	f = icmp_id_frame(MAC_A, MAC_D, IP_D, IP_A, 0, 0, 99);
+	expect_pass_from(false, &f);
+	/* Local delivery to C, which has none either. */
+	f = udp_ports(MAC_C, MAC_A, IP_A, IP_C, 1, 2, 0);
+	assert_int_equal(port_run(IF_A, &f).verdict, TC_ACT_REDIRECT);
+	assert_int_equal(ct_count(), 0);
+	{
+		struct weft_stats a = get_stats(IF_A), v = get_stats(IF_VXLAN);
+
+		assert_int_equal(total_drops(&a) + total_drops(&v), 0);
+	}
+}
+
+/* Deletes the sg_rules entry of 'class' for TCP port 'port' alone. */
+static void del_sg_tcp_port(uint32_t class, uint16_t port)
+{
+	struct weft_sg_rule_key k = { .prefixlen = 64,
+				      .class = class,
+				      .proto = IPPROTO_TCP_,
+				      .port = htons(port) };
+
+	assert_int_equal(
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.sg_rules), &k), 0);
+}
+
+/*
+ * Revocation: a new policy_gen makes an entry check the rules again on its
+ * next packet. Unchanged rules: it passes and takes the new gen. Rules
+ * that no longer admit it: the packet is dropped and the entry is gone,
+ * whichever side sends next.
+ */
+static void sg_revocation(void **state)
+{
+	struct tcp_seg d_data = { .flags = TCP_ACK,
+				  .seq = ISN_D + 1,
+				  .ack = ISN_A + 1,
+				  .wscale = NO_WSCALE,
+				  .len = 10 };
+	struct weft_ct_entry e;
+	struct frame f;
+
+	NEED_BPF();
+	/* D opens to A's port 40000 (ingress), A opens UDP to D (egress). */
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_INGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, IPPROTO_TCP_, A_PORT, A_PORT);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, IP_D, 32, CLASS_2, 0);
+	add_sg_rule(CLASS_2, IPPROTO_UDP_, 5000, 5000);
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_SYN,
+					   .seq = ISN_D,
+					   .wscale = NO_WSCALE });
+	pass_seg(true, &(struct tcp_seg){ .flags = TCP_SYN | TCP_ACK,
+					  .seq = ISN_A,
+					  .ack = ISN_D + 1,
+					  .wscale = NO_WSCALE });
+	pass_seg(false, &(struct tcp_seg){ .flags = TCP_ACK,
+					   .seq = ISN_D + 1,
+					   .ack = ISN_A + 1,
+					   .wscale = NO_WSCALE });
+	f = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5000, 0);
+	expect_pass_from(true, &f);
+
+	/* A new gen, the same rules: still admitted, the gen stored. */
+	set_policy(IF_A, 2);
+	pass_seg(false, &d_data);
+	assert_true(ct_get(VNI, IP_D, IP_A, SSH, A_PORT, IPPROTO_TCP_,
+			   WEFT_CT_INGRESS, &e));
+	assert_int_equal(e.policy_gen, 2);
+	assert_int_equal(e.state, WEFT_CT_ESTABLISHED);
+
+	/* The ingress rule goes: the next packet, from A (a reply), ends
+	 * the connection; then D's is invalid. */
+	del_sg_tcp_port(CLASS_1, A_PORT);
+	set_policy(IF_A, 3);
+	drop_seg(true,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_A + 1,
+				    .ack = ISN_D + 11,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_POLICY_INGRESS);
+	assert_false(ct_get(VNI, IP_D, IP_A, SSH, A_PORT, IPPROTO_TCP_,
+			    WEFT_CT_INGRESS, &e));
+	d_data.seq += 10;
+	drop_seg(false, &d_data, WEFT_DROP_CT_INVALID);
+
+	/* The UDP flow is checked again on its next packet, and is still
+	 * admitted by its egress rule: it passes and takes gen 3. */
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 5000, 4000, 0);
+	expect_pass_from(false, &f);
+	assert_true(ct_get(VNI, IP_A, IP_D, 4000, 5000, IPPROTO_UDP_,
+			   WEFT_CT_EGRESS, &e));
+	assert_int_equal(e.policy_gen, 3);
+	/* D is no longer a remote of A's egress rules: the reply ends it,
+	 * refused by the rules that admitted it (egress). */
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(skel->maps.sg_remote),
+					     &(struct weft_sg_remote_key){
+						     .prefixlen = 96,
+						     .ifindex = IF_A,
+						     .dir = WEFT_CT_EGRESS,
+						     .ip = IP_D }),
+			 0);
+	set_policy(IF_A, 4);
+	expect_drop_from(false, &f, WEFT_DROP_POLICY_EGRESS);
+	assert_int_equal(ct_count(), 0);
+}
+
+/*
+ * Two networks with the same addresses never share an entry: A (network
+ * 100) and F (network 310) both have 10.0.0.1. A's flow does not let the
+ * same tuple into F; when both send it, each has its own entry and each
+ * gets its reply.
+ */
+static void sg_two_networks_apart(void **state)
+{
+	struct frame f;
+
+	NEED_BPF();
+	routing_topology(); /* F: 10.0.0.1 like A, in network 310 */
+	add_network(VNI_T2A);
+	add_fdb(VNI_T2A, MAC_D, 0, HOST_D);
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, 0, 0, 0);
+	set_policy(IF_F, 1);
+
+	f = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5000, 0);
+	expect_pass_from(true, &f);
+	/* The reply in network 310, to F: not a reply there. */
+	f = udp_ports(MAC_F, MAC_D, IP_D, IP_A, 5000, 4000, 0);
+	set_tunnel_key(VNI_T2A, HOST_D);
+	expect_tunnel_drop(&f, WEFT_DROP_POLICY_INGRESS);
+
+	/* F sends the same tuple in its network: a second entry. */
+	add_sg_remote(IF_F, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	f = udp_ports(MAC_D, MAC_F, IP_A, IP_D, 4000, 5000, 0);
+	assert_int_equal(port_run(IF_F, &f).verdict, TC_ACT_REDIRECT);
+	assert_int_equal(ct_count(), 2);
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 5000, 4000, 0);
+	expect_pass_from(false, &f);
+	f = udp_ports(MAC_F, MAC_D, IP_D, IP_A, 5000, 4000, 0);
+	set_tunnel_key(VNI_T2A, HOST_D);
+	assert_int_equal(tunnel_run(&f).verdict, TC_ACT_REDIRECT);
+}
+
+/* Routed delivery to a local port checks its ingress rules, in its own
+ * network; the sender's egress rules are checked before routing. */
+static void sg_routed_delivery(void **state)
+{
+	struct weft_ct_entry e;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	set_policy(IF_B, 5);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_POLICY_INGRESS);
+	assert_int_equal(get_stats(IF_B).tx_packets, 0);
+
+	add_sg_remote(IF_B, WEFT_CT_INGRESS, IP(10, 0, 0, 0), 24, CLASS_1, 0);
+	add_sg_rule(CLASS_1, IPPROTO_UDP_, 5000, 5000);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	assert_true(ct_get(VNI_OTHER, IP_A, IP_B, 4000, 5000, IPPROTO_UDP_,
+			   WEFT_CT_INGRESS, &e));
+	assert_int_equal(e.ifindex, IF_B);
+	assert_int_equal(e.policy_gen, 5);
+	/* B's reply, routed back: its egress check finds the entry. */
+	in = routed_udp(MAC_R1B, MAC_B, IP_B, IP_A, 64);
+	in.b[14 + 20] = 0x13; /* ports swapped: 5000 -> 4000 */
+	in.b[14 + 21] = 0x88;
+	in.b[14 + 22] = 0x0f;
+	in.b[14 + 23] = 0xa0;
+	res = port_run(IF_B, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_true(ct_get(VNI_OTHER, IP_A, IP_B, 4000, 5000, IPPROTO_UDP_,
+			   WEFT_CT_INGRESS, &e));
+	assert_int_equal(e.state, WEFT_CT_REPLIED);
+
+	/* The sender's egress rules come before routing. */
+	set_policy(IF_A, 1);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_POLICY_EGRESS);
+}
+
+/* What the datapath answers itself is not checked: ARP replies, the
+ * router's echo replies and ICMP errors. Packets to the router's own
+ * address are subject to egress rules. */
+static void sg_datapath_answers_unchecked(void **state)
+{
+	struct frame in, err;
+	struct result res;
+
+	NEED_BPF();
+	routing_topology();
+	set_policy(IF_A, 1);
+	in = arp_request(MAC_A, IP_A, GW_A);
+	assert_int_equal(port_run(IF_A, &in).verdict, TC_ACT_REDIRECT);
+	in = icmp_frame(MAC_R1A, MAC_A, IP_A, GW_A, 8, 0, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_POLICY_EGRESS);
+
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, 0, 0, 0);
+	res = port_run(IF_A, &in); /* no ingress rule for the reply */
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_echo_reply(&res.out, &in, MAC_R1A, GW_A);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 1);
+	err = expect_icmp_error(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+	assert_icmp_error(&err, in.b + 14, 11, 0, MAC_A, MAC_R1A, GW_A, IP_A);
+	assert_int_equal(get_stats(IF_A).icmp_sent, 2);
+}
+
+/* An entry past its expiry is gone for the datapath: the packets that
+ * needed it are new connections (or invalid) again. */
+static void sg_expired_entry(void **state)
+{
+	struct weft_ct_key k = { .vni = VNI,
+				 .saddr = IP_A,
+				 .daddr = IP_D,
+				 .sport = htons(4000),
+				 .dport = htons(5000),
+				 .proto = IPPROTO_UDP_,
+				 .dir = WEFT_CT_EGRESS };
+	int fd;
+	struct weft_ct_entry e;
+	struct frame f;
+
+	NEED_BPF();
+	fd = bpf_map__fd(skel->maps.ct);
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, 0, 0, 0);
+	f = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4000, 5000, 0);
+	expect_pass_from(true, &f);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &e), 0);
+	e.expires_ns = 1;
+	put(fd, &k, &e);
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 5000, 4000, 0);
+	expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+	assert_int_equal(ct_count(), 0);
+
+	handshake(NO_WSCALE, NO_WSCALE);
+	k.sport = htons(A_PORT);
+	k.dport = htons(SSH);
+	k.proto = IPPROTO_TCP_;
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &e), 0);
+	e.expires_ns = 1;
+	put(fd, &k, &e);
+	drop_seg(false,
+		 &(struct tcp_seg){ .flags = TCP_ACK,
+				    .seq = ISN_D + 1,
+				    .ack = ISN_A + 1,
+				    .wscale = NO_WSCALE },
+		 WEFT_DROP_CT_INVALID);
+	assert_int_equal(ct_count(), 0);
+}
+
+/* What the verifier makes of the programs: the size of each and the
+ * instructions it processed, against a budget far below its limit. */
+static void verifier_budget(void **state)
+{
+	struct bpf_program *progs[] = { skel->progs.weft_port_ingress,
+					skel->progs.weft_tunnel_ingress };
+
+	NEED_BPF();
+	for (size_t i = 0; i < 2; i++) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		assert_int_equal(
+			bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info,
+					       &len),
+			0);
+		fprintf(stderr, "%s: %u instructions, %u verified\n",
+			bpf_program__name(progs[i]), info.xlated_prog_len / 8,
+			info.verified_insns);
+		assert_true(info.verified_insns < 200000);
+	}
+}
+
 /* --- loading ------------------------------------------------------------ */
 
 static void maps_pinned_by_name(void **state)
 {
 	static const char *const pinned[] = {
-		"ports",    "fdb",   "neigh",  "port_addrs", "hosts",
-		"networks", "stats", "config", "routes",
+		"ports",  "fdb",      "neigh",	   "port_addrs",
+		"hosts",  "networks", "stats",	   "config",
+		"routes", "ct",	      "sg_remote", "sg_rules",
 	};
+	static const char *const unpinned[] = { "test_tunnel_key",
+						"ct_scratch" };
 	char path[128];
 	struct stat st;
 
@@ -1988,8 +3408,10 @@ static void maps_pinned_by_name(void **state)
 			print_error("%s is not pinned\n", path);
 		assert_int_equal(stat(path, &st), 0);
 	}
-	snprintf(path, sizeof(path), "%s/test_tunnel_key", pin_dir);
-	assert_int_not_equal(stat(path, &st), 0);
+	for (size_t i = 0; i < sizeof(unpinned) / sizeof(unpinned[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, unpinned[i]);
+		assert_int_not_equal(stat(path, &st), 0);
+	}
 }
 
 /*
@@ -2201,6 +3623,32 @@ int main(void)
 		T(ip_options_and_fragments_routed),
 		T(dhcp_passed_up),
 		T(dhcp_forged_or_not_dhcp),
+		T(sg_tcp_egress_lifecycle),
+		T(sg_tcp_time_wait_reuse_rechecked),
+		T(sg_tcp_time_wait_reuse_reversed),
+		T(sg_tcp_ingress_handshake),
+		T(sg_tcp_local_both_ports),
+		T(sg_tcp_rst_ends_entry),
+		T(sg_tcp_stray_segments_invalid),
+		T(sg_tcp_out_of_window),
+		T(sg_tcp_window_scale),
+		T(sg_tcp_bad_flags),
+		T(sg_fragments),
+		T(sg_udp_reply_without_ingress_rule),
+		T(sg_icmp_echo),
+		T(sg_icmp_error_related),
+		T(sg_rule_protocols),
+		T(sg_rule_port_range_edges),
+		T(sg_remote_nested_prefixes),
+		T(sg_remote_any_class),
+		T(sg_remote_group_members),
+		T(sg_port_without_policy_unaffected),
+		T(sg_revocation),
+		T(sg_two_networks_apart),
+		T(sg_routed_delivery),
+		T(sg_datapath_answers_unchecked),
+		T(sg_expired_entry),
+		T(verifier_budget),
 		T(maps_pinned_by_name),
 		T(production_mode_adopts_pinned_maps),
 		cmocka_unit_test(drop_reason_names),
