@@ -24,6 +24,10 @@
 /* Not a drop: the packet goes on to the next stage. */
 #define WEFT_OK (-1)
 
+/* Not a reason: the packet was dropped and its reason already counted
+ * (on another device than the caller's). */
+#define WEFT_DROP_COUNTED (-3)
+
 /*
  * Set by the loader before load (the skeleton's rodata), never by the
  * agent. See struct weft_test_tunnel_key in abi/weft.h.

@@ -32,7 +32,8 @@ static __always_inline int fwd_local(struct __sk_buff *skb, __u32 ifindex)
  * the one way in for local switching, routed delivery and frames from the
  * tunnel. A port whose record is there with admin_state_up false receives
  * nothing (WEFT_DROP_ADMIN_DOWN, as in Neutron); a port with security
- * groups gets its ingress rules checked (policy_check()); a tap the fdb
+ * groups gets its ingress rules checked (policy_check(); a refusal is
+ * counted on that port and WEFT_DROP_COUNTED returned); a tap the fdb
  * names without a port record yet is served, the fdb being what the agent
  * writes to say where a MAC lives.
  */
@@ -44,9 +45,12 @@ static __always_inline int fwd_deliver(struct __sk_buff *skb, __u32 ifindex)
 	if (port) {
 		if (!(port->flags & WEFT_PORT_F_UP))
 			return WEFT_DROP_ADMIN_DOWN;
+		/* Counted on the receiving port, whose rules refused it. */
 		r = policy_check(skb, port, ifindex, WEFT_CT_INGRESS);
-		if (r != WEFT_OK)
-			return r;
+		if (r != WEFT_OK) {
+			stats_drop(ifindex, r);
+			return WEFT_DROP_COUNTED;
+		}
 	}
 	return fwd_local(skb, ifindex);
 }

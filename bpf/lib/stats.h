@@ -70,13 +70,22 @@ static __always_inline void stats_icmp_sent(__u32 ifindex)
 /* Counts a drop for 'reason' on 'ifindex' and returns the TC verdict. */
 static __always_inline int stats_drop(__u32 ifindex, int reason)
 {
-	struct weft_stats *s = stats_of(ifindex);
+	struct weft_stats *s;
+	__u64 idx;
 
-	/* The bound keeps the verifier sure of the index; a reason out of
-	 * range would be a bug of ours, counted as malformed. */
-	if (reason < 0 || reason >= WEFT_DROP_MAX)
-		reason = WEFT_DROP_MALFORMED;
+	if (reason == WEFT_DROP_COUNTED)
+		return TC_ACT_SHOT;
+	s = stats_of(ifindex);
+	/* A reason out of range would be a bug of ours, counted as
+	 * malformed. The bound is checked in assembly, on the very register
+	 * that indexes: clang may otherwise check one copy of the value and
+	 * index with another, which the verifier cannot follow. */
+	idx = (__u32)reason;
+	asm volatile("if %[i] < %[max] goto +1\n\t"
+		     "%[i] = %[bad]"
+		     : [i] "+r"(idx)
+		     : [max] "i"(WEFT_DROP_MAX), [bad] "i"(WEFT_DROP_MALFORMED));
 	if (s)
-		s->drops[reason]++;
+		s->drops[idx]++;
 	return TC_ACT_SHOT;
 }

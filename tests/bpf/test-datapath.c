@@ -2206,7 +2206,8 @@ static void expect_pass_from(bool from_a, const struct frame *f)
 }
 
 /* Runs 'f' from A or D as above and checks it is dropped for 'reason',
- * counted once on A's port or on the VXLAN device. */
+ * counted once on A's port: the egress check of A's own packets, or the
+ * ingress check of A for a packet from the tunnel. */
 static void expect_drop_from(bool from_a, const struct frame *f,
 			     enum weft_drop_reason reason)
 {
@@ -2214,7 +2215,8 @@ static void expect_drop_from(bool from_a, const struct frame *f,
 		expect_port_drop(IF_A, f, reason);
 	} else {
 		set_tunnel_key(VNI, HOST_D);
-		expect_tunnel_drop(f, reason);
+		expect_drop(skel->progs.weft_tunnel_ingress, IF_VXLAN, f, IF_A,
+			    reason);
 	}
 }
 
@@ -2516,13 +2518,14 @@ static void sg_tcp_local_both_ports(void **state)
 	assert_int_equal(ct_count(), 2);
 	assert_int_equal(get_stats(IF_C).tx_packets, 2);
 
-	/* Port 81 of C: A may send it, C's rules refuse it; counted on A's
-	 * port, where the packet came in, like every drop of delivery. */
+	/* Port 81 of C: A may send it, C's rules refuse it; counted on C's
+	 * port, whose rules refused it. */
 	f = tcp_frame(MAC_C, MAC_A, IP_A, IP_C, A_PORT, 81,
 		      &(struct tcp_seg){ .flags = TCP_SYN,
 					 .seq = ISN_A,
 					 .wscale = NO_WSCALE });
-	expect_port_drop(IF_A, &f, WEFT_DROP_POLICY_INGRESS);
+	expect_drop(skel->progs.weft_port_ingress, IF_A, &f, IF_C,
+		    WEFT_DROP_POLICY_INGRESS);
 	assert_int_equal(get_stats(IF_C).tx_packets, 2);
 	/* A's entry was made before C refused: it expires unreplied. */
 	assert_int_equal(ct_count(), 3);
@@ -3236,7 +3239,8 @@ static void sg_two_networks_apart(void **state)
 	/* The reply in network 310, to F: not a reply there. */
 	f = udp_ports(MAC_F, MAC_D, IP_D, IP_A, 5000, 4000, 0);
 	set_tunnel_key(VNI_T2A, HOST_D);
-	expect_tunnel_drop(&f, WEFT_DROP_POLICY_INGRESS);
+	expect_drop(skel->progs.weft_tunnel_ingress, IF_VXLAN, &f, IF_F,
+		    WEFT_DROP_POLICY_INGRESS);
 
 	/* F sends the same tuple in its network: a second entry. */
 	add_sg_remote(IF_F, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
@@ -3262,7 +3266,8 @@ static void sg_routed_delivery(void **state)
 	routing_topology();
 	set_policy(IF_B, 5);
 	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 64);
-	expect_port_drop(IF_A, &in, WEFT_DROP_POLICY_INGRESS);
+	expect_drop(skel->progs.weft_port_ingress, IF_A, &in, IF_B,
+		    WEFT_DROP_POLICY_INGRESS);
 	assert_int_equal(get_stats(IF_B).tx_packets, 0);
 
 	add_sg_remote(IF_B, WEFT_CT_INGRESS, IP(10, 0, 0, 0), 24, CLASS_1, 0);
