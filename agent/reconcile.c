@@ -473,6 +473,15 @@ int reconcile_diff(const struct dp_state *desired, struct dp_state *present,
 				  apply, ctx, &res);
 		if (r < 0)
 			return r;
+		/* A port's new policy_gen makes its connections check the
+		 * rules again: by then no stale sg_remote entry may be left
+		 * to admit them under the old rules. */
+		if (m == DP_MAP_SG_REMOTE) {
+			r = apply_deletes(&desired->maps[m], &present->maps[m],
+					  m, apply, ctx, &res);
+			if (r < 0)
+				return r;
+		}
 	}
 	for (int m = DP_MAP_COUNT - 1; m >= 0; m--) {
 		r = apply_deletes(&desired->maps[m], &present->maps[m], m,

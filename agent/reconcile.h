@@ -25,7 +25,8 @@ enum dp_map {
 	DP_MAP_HOSTS,
 	DP_MAP_SG_RULES, /* rule classes, before the sg_remote entries that
 			  * name them, */
-	DP_MAP_SG_REMOTE, /* before the ports whose policy_gen covers them */
+	DP_MAP_SG_REMOTE, /* updated and deleted before the ports whose
+			   * policy_gen covers them */
 	DP_MAP_PORTS,
 	DP_MAP_PORT_ADDRS,
 	DP_MAP_ROUTES, /* before neigh and fdb: a router MAC appears last */
@@ -107,7 +108,10 @@ struct reconcile_result {
  * sg_remote entries, ports, routes, neigh, the fdb last, so that a
  * forwarding, router or policy entry never leads to an entry the datapath
  * cannot find), then all deletes
- * (in the reverse order) — and records in 'present' each operation that
+ * (in the reverse order; sg_remote's are done right after its updates,
+ * before the ports, so that a port's new policy_gen never meets a stale
+ * entry that would admit its connections again) — and records in
+ * 'present' each operation that
  * succeeded. Returns 0 or -ENOMEM; failed operations are counted in
  * 'result', not returned. */
 int reconcile_diff(const struct dp_state *desired, struct dp_state *present,

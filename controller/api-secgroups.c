@@ -407,7 +407,7 @@ static int rule_protocol(struct api_ctx *ctx, json_t *rule, bool ipv6, int *ret)
 {
 	json_t *v = json_object_get(rule, "protocol");
 	char text[32];
-	int proto;
+	int proto = SECGROUP_PROTOCOL_ANY;
 
 	if (secgroup_protocol(v, &proto) < 0)
 		return api_fail(
@@ -574,8 +574,8 @@ static int rule_create(struct api_ctx *ctx, json_t *rule)
 	const char *group_id = api_str(rule, "security_group_id");
 	json_t *group = api_find(ctx, &api_security_groups, group_id);
 	long min, max;
-	bool ipv6;
-	int proto, r = -1;
+	bool ipv6 = false;
+	int proto = SECGROUP_PROTOCOL_ANY, r = -1;
 
 	if (!group || !api_owns(ctx, group)) {
 		json_decref(group);

@@ -491,6 +491,31 @@ static void test_router(void **state)
 	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:03\", \"host\": \"h1\","     \
 	"  \"security_groups\": []}]"
 
+/* SG_VIEW without its tcp 22 from 10.0.0.0/8 rule. */
+#define SG_VIEW_WITHOUT_SSH(rule)                                             \
+	"[{\"key\": \"secgroup:" G "\", \"kind\": \"secgroup\", \"id\": \"" G \
+	"\", \"members\": [], \"rules\": ["                                   \
+	"  {\"direction\": \"egress\"}, " rule "]},"                          \
+	" {\"key\": \"port:" P1 "\", \"kind\": \"port\", \"id\": \"" P1 "\"," \
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:01\", \"host\": \"h1\","     \
+	"  \"security_groups\": [\"" G "\"]},"                                \
+	" {\"key\": \"port:" P2 "\", \"kind\": \"port\", \"id\": \"" P2 "\"," \
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:02\", \"host\": \"h1\","     \
+	"  \"port_security\": false, \"security_groups\": []},"               \
+	" {\"key\": \"port:" P3 "\", \"kind\": \"port\", \"id\": \"" P3 "\"," \
+	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:03\", \"host\": \"h1\","     \
+	"  \"security_groups\": []}]"
+
+/* The index of the first operation 'what' recorded (map, or 100 + map
+ * for a delete), or -1. */
+static int position(const struct recorder *r, int what)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->order[i] == what)
+			return i;
+	return -1;
+}
+
 static uint32_t all_taps(void *ctx, const char *name)
 {
 	if (!strcmp(name, "tapaaaaaaaa-11"))
@@ -591,17 +616,37 @@ static void test_policy(void **state)
 	assert_int_equal(rec.order[rec.n - 1], 100 + DP_MAP_SG_RULES);
 	unload(&f);
 
-	/* Everything goes: the ports first, their sg_remote entries, then
-	 * the classes. */
+	/* A revocation: the /8 rule goes, and with it the /8 entry of P1.
+	 * That entry is deleted before P1 gets its new policy_gen, which
+	 * makes its connections check the rules again: they must not find
+	 * the stale entry. */
+	load_all(&f, SG_VIEW_WITHOUT_SSH("{\"direction\": \"ingress\", "
+					 "\"protocol\": 17,"
+					 " \"port_range_min\": 53,"
+					 " \"port_range_max\": 53}"));
+	memset(&rec, 0, sizeof(rec));
+	rec.fail_map = -1;
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
+	assert_int_equal(rec.deletes[DP_MAP_SG_REMOTE], 1);
+	assert_int_equal(rec.updates[DP_MAP_PORTS], 1);
+	assert_true(position(&rec, 100 + DP_MAP_SG_REMOTE) <
+		    position(&rec, DP_MAP_PORTS));
+	unload(&f);
+
+	/* Everything goes: the sg_remote entries first, then the ports,
+	 * then the classes. */
 	load_all(&f, "[]");
 	memset(&rec, 0, sizeof(rec));
 	rec.fail_map = -1;
 	assert_int_equal(
 		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
-	assert_int_equal(rec.deletes[DP_MAP_SG_REMOTE], 3);
-	assert_int_equal(rec.deletes[DP_MAP_SG_RULES], 3);
+	assert_int_equal(rec.deletes[DP_MAP_SG_REMOTE], 2);
+	assert_int_equal(rec.deletes[DP_MAP_SG_RULES], 2);
 	assert_int_equal(present.maps[DP_MAP_SG_RULES].count, 0);
-	for (int i = 1; i < rec.n; i++)
+	assert_int_equal(rec.order[0], 100 + DP_MAP_SG_REMOTE);
+	assert_int_equal(rec.order[1], 100 + DP_MAP_SG_REMOTE);
+	for (int i = 3; i < rec.n; i++)
 		assert_true(rec.order[i] <= rec.order[i - 1]);
 	unload(&f);
 	dp_state_destroy(&present);
