@@ -81,10 +81,11 @@ static __always_inline int stats_drop(__u32 ifindex, int reason)
 	 * that indexes: clang may otherwise check one copy of the value and
 	 * index with another, which the verifier cannot follow. */
 	idx = (__u32)reason;
-	asm volatile("if %[i] < %[max] goto +1\n\t"
-		     "%[i] = %[bad]"
-		     : [i] "+r"(idx)
-		     : [max] "i"(WEFT_DROP_MAX), [bad] "i"(WEFT_DROP_MALFORMED));
+	asm volatile(
+		"if %[i] < %[max] goto +1\n\t"
+		"%[i] = %[bad]"
+		: [i] "+r"(idx)
+		: [max] "i"(WEFT_DROP_MAX), [bad] "i"(WEFT_DROP_MALFORMED));
 	if (s)
 		s->drops[idx]++;
 	return TC_ACT_SHOT;
