@@ -62,6 +62,7 @@ demo-down:
 bench: deps build
 	bench/api-bench.sh $(BUILD)
 	bench/datapath-bench --build $(BUILD)
+	bench/sg-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
