@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "drop-reasons.h"
 #include "netaddr.h"
 
 uint64_t conntrack_now_ns(void)
@@ -43,35 +44,61 @@ bool conntrack_is_dead(const struct weft_ct_entry *e, uint64_t now_ns,
 	       !(port->flags & WEFT_PORT_F_POLICY);
 }
 
+const char *conntrack_proto_name(uint8_t proto, char buf[4])
+{
+	switch (proto) {
+	case 1:
+		return "icmp";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	default:
+		snprintf(buf, 4, "%u", proto);
+		return buf;
+	}
+}
+
+int conntrack_drop_event_format(const struct weft_drop_event *ev,
+				const char *port_id, char *buf, size_t len)
+{
+	char src[NETADDR_IPV4_STRLEN], dst[NETADDR_IPV4_STRLEN], num[4];
+	const char *reason =
+		drop_reason_name((enum weft_drop_reason)ev->reason);
+	int n;
+
+	netaddr_format_ipv4(ntohl(ev->saddr), src);
+	netaddr_format_ipv4(ntohl(ev->daddr), dst);
+	if (ev->sport || ev->dport)
+		n = snprintf(buf, len, "%s %s %s %s:%u -> %s:%u", port_id,
+			     reason ? reason : "unknown",
+			     conntrack_proto_name(ev->proto, num), src,
+			     ntohs(ev->sport), dst, ntohs(ev->dport));
+	else
+		n = snprintf(buf, len, "%s %s %s %s -> %s", port_id,
+			     reason ? reason : "unknown",
+			     conntrack_proto_name(ev->proto, num), src, dst);
+	if (n >= 0 && (size_t)n < len && ev->suppressed)
+		n += snprintf(buf + n, len - (size_t)n, " (%u more not logged)",
+			      ev->suppressed);
+	return n;
+}
+
 json_t *conntrack_entry_json(const struct weft_ct_key *key,
 			     const struct weft_ct_entry *e, const char *port_id,
 			     uint64_t now_ns)
 {
-	char src[NETADDR_IPV4_STRLEN], dst[NETADDR_IPV4_STRLEN], num[4];
-	const char *proto = num;
+	char src[NETADDR_IPV4_STRLEN], dst[NETADDR_IPV4_STRLEN], proto[4];
 	json_t *o;
 
-	switch (key->proto) {
-	case 1:
-		proto = "icmp";
-		break;
-	case 6:
-		proto = "tcp";
-		break;
-	case 17:
-		proto = "udp";
-		break;
-	default:
-		snprintf(num, sizeof(num), "%u", key->proto);
-	}
 	netaddr_format_ipv4(ntohl(key->saddr), src);
 	netaddr_format_ipv4(ntohl(key->daddr), dst);
 	o = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
 		"port_id", port_id, "direction",
 		key->dir == WEFT_CT_EGRESS ? "egress" : "ingress", "protocol",
-		proto, "src", src, "dst", dst, "state",
-		conntrack_state_name(e->state), "expires_in",
+		conntrack_proto_name(key->proto, proto), "src", src, "dst", dst,
+		"state", conntrack_state_name(e->state), "expires_in",
 		(json_int_t)(e->expires_ns > now_ns ?
 				     (e->expires_ns - now_ns) / 1000000000u :
 				     0),

@@ -27,6 +27,16 @@ uint64_t conntrack_now_ns(void);
  * "UNKNOWN". */
 const char *conntrack_state_name(uint8_t state);
 
+/* "tcp", "udp", "icmp", or the number of 'proto' written into 'buf'. */
+const char *conntrack_proto_name(uint8_t proto, char buf[4]);
+
+/* Writes the log line of drop event 'ev' of port 'port_id' into 'buf'
+ * ('len' bytes): "PORT REASON PROTO SRC[:SPORT] -> DST[:DPORT]", and
+ * " (N more not logged)" when the rate limit kept some out. Returns what
+ * snprintf() does. */
+int conntrack_drop_event_format(const struct weft_drop_event *ev,
+				const char *port_id, char *buf, size_t len);
+
 /* True when entry 'e' is dead at 'now_ns': expired, or its port
  * ('e->ifindex') is not in 'ports' (the image of the ports map: ifindex ->
  * struct weft_port) with WEFT_PORT_F_POLICY. */

@@ -25,10 +25,13 @@
 
 /* Maps the agent opens but does not reconcile: 'config' is written
  * directly, 'ct' is the datapath's own state (it must survive restarts
- * and resyncs; the agent only reads it and collects what is dead). */
+ * and resyncs; the agent only reads it and collects what is dead),
+ * 'drop_events' a ring buffer the agent reads (keys and values of size
+ * 0). */
 enum extra_map {
 	EXTRA_CONFIG,
 	EXTRA_CT,
+	EXTRA_DROP_EVENTS,
 	EXTRA_COUNT,
 };
 
@@ -37,6 +40,7 @@ static const struct dp_map_info extra_maps[EXTRA_COUNT] = {
 			   sizeof(struct weft_config) },
 	[EXTRA_CT] = { "ct", sizeof(struct weft_ct_key),
 		       sizeof(struct weft_ct_entry) },
+	[EXTRA_DROP_EVENTS] = { "drop_events", 0, 0 },
 };
 
 struct datapath {
@@ -359,10 +363,11 @@ int datapath_attach(struct datapath *dp, int ifindex, enum datapath_prog which)
 }
 
 int datapath_set_config(struct datapath *dp, uint32_t vxlan_ifindex,
-			uint32_t local_ip)
+			uint32_t local_ip, uint32_t log_drops_per_sec)
 {
 	struct weft_config want = { .vxlan_ifindex = vxlan_ifindex,
-				    .local_ip = htonl(local_ip) };
+				    .local_ip = htonl(local_ip),
+				    .log_drops_per_sec = log_drops_per_sec };
 	struct weft_config have;
 	__u32 key = 0;
 
@@ -374,6 +379,11 @@ int datapath_set_config(struct datapath *dp, uint32_t vxlan_ifindex,
 				BPF_ANY) < 0)
 		return -errno;
 	return 0;
+}
+
+int datapath_drop_events_fd(const struct datapath *dp)
+{
+	return dp->extra_fds[EXTRA_DROP_EVENTS];
 }
 
 int datapath_read_state(struct datapath *dp, struct dp_state *present)

@@ -50,9 +50,14 @@ void datapath_free(struct datapath *dp);
  * handle and priority (returns 1). Returns a negative errno on failure. */
 int datapath_attach(struct datapath *dp, int ifindex, enum datapath_prog which);
 
-/* Writes the config map (only when it differs): 'local_ip' in host order. */
+/* Writes the config map (only when it differs): 'local_ip' in host order;
+ * 'log_drops_per_sec' security group drops reported in drop_events a
+ * second on each CPU (0: none). */
 int datapath_set_config(struct datapath *dp, uint32_t vxlan_ifindex,
-			uint32_t local_ip);
+			uint32_t local_ip, uint32_t log_drops_per_sec);
+
+/* The fd of the drop_events ring buffer (owned by 'dp'). */
+int datapath_drop_events_fd(const struct datapath *dp);
 
 /* Reads what the maps hold into 'present' (initialised, empty). */
 int datapath_read_state(struct datapath *dp, struct dp_state *present);

@@ -389,23 +389,77 @@ static int alloc_for_array(const json_t *obj, const char *name, size_t size,
 	return 1;
 }
 
-static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
-			  size_t *ret_n)
+/* Parses the array 'name' of 'obj' into '*ret', a new array of '*ret_n'
+ * elements of 'size' bytes, each parsed by 'parse' from its zeroed state.
+ * An absent, null or empty array leaves '*ret' NULL. An element is counted
+ * in '*ret_n' before it is parsed, so that on error whatever a half-parsed
+ * element holds is freed with its object; the caller frees '*ret'. */
+static int get_array(const json_t *obj, const char *name, size_t size,
+		     int (*parse)(const json_t *j, void *elem), void **ret,
+		     size_t *ret_n)
 {
 	const json_t *arr = NULL;
-	const json_t *ip;
+	const json_t *j;
 	size_t i;
-	int r = alloc_for_array(obj, name, sizeof(**ret), (void **)ret, &arr);
+	int r = alloc_for_array(obj, name, size, ret, &arr);
 
 	if (r <= 0)
 		return r;
-	json_array_foreach(arr, i, ip) {
-		if (!json_is_string(ip) ||
-		    netaddr_parse_ipv4(json_string_value(ip), &(*ret)[i]) < 0)
-			return -EINVAL;
+	json_array_foreach(arr, i, j) {
 		(*ret_n)++;
+		r = parse(j, (char *)*ret + i * size);
+		if (r < 0)
+			return r;
 	}
 	return 0;
+}
+
+/* An element of get_array(): an IPv4 address into a uint32_t. */
+static int parse_ipv4_elem(const json_t *j, void *elem)
+{
+	if (!json_is_string(j) ||
+	    netaddr_parse_ipv4(json_string_value(j), elem) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* An element of get_array(): a string, copied into a char *. */
+static int parse_string_elem(const json_t *j, void *elem)
+{
+	char **s = elem;
+
+	if (!json_is_string(j))
+		return -EINVAL;
+	*s = strdup(json_string_value(j));
+	return *s ? 0 : -ENOMEM;
+}
+
+/* An element of get_array(): an address or CIDR, see parse_prefix(). */
+static int parse_prefix_elem(const json_t *j, void *elem)
+{
+	return parse_prefix(j, elem) < 0 ? -EINVAL : 0;
+}
+
+/* An element of get_array(): {"destination": CIDR, "nexthop": IP}. */
+static int parse_route_elem(const json_t *j, void *elem)
+{
+	struct hostview_route *rt = elem;
+	const json_t *d = json_object_get(j, "destination");
+
+	if (!json_is_object(j) || !json_is_string(d) ||
+	    netaddr_parse_cidr4(json_string_value(d), false, &rt->dest,
+				&rt->prefix) < 0 ||
+	    get_ipv4(j, "nexthop", &rt->nexthop) < 0)
+		return -EINVAL;
+	rt->dest &= netaddr_mask(rt->prefix);
+	return 0;
+}
+
+static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
+			  size_t *ret_n)
+{
+	return get_array(obj, name, sizeof(**ret), parse_ipv4_elem,
+			 (void **)ret, ret_n);
 }
 
 /* An array of strings; 'ret_present' tells whether the member was there
@@ -413,24 +467,12 @@ static int get_ipv4_array(const json_t *obj, const char *name, uint32_t **ret,
 static int get_string_array(const json_t *obj, const char *name, char ***ret,
 			    size_t *ret_n, bool *ret_present)
 {
-	const json_t *arr = NULL;
-	const json_t *j;
-	size_t i;
-	int r = alloc_for_array(obj, name, sizeof(**ret), (void **)ret, &arr);
+	int r = get_array(obj, name, sizeof(**ret), parse_string_elem,
+			  (void **)ret, ret_n);
 
 	if (r < 0)
 		return r;
 	*ret_present = json_is_array(json_object_get(obj, name));
-	if (!r)
-		return 0;
-	json_array_foreach(arr, i, j) {
-		if (!json_is_string(j))
-			return -EINVAL;
-		(*ret)[i] = strdup(json_string_value(j));
-		if (!(*ret)[i])
-			return -ENOMEM;
-		(*ret_n)++;
-	}
 	return 0;
 }
 
@@ -438,19 +480,8 @@ static int get_string_array(const json_t *obj, const char *name, char ***ret,
 static int get_prefix_array(const json_t *obj, const char *name,
 			    struct hostview_prefix **ret, size_t *ret_n)
 {
-	const json_t *arr = NULL;
-	const json_t *j;
-	size_t i;
-	int r = alloc_for_array(obj, name, sizeof(**ret), (void **)ret, &arr);
-
-	if (r <= 0)
-		return r;
-	json_array_foreach(arr, i, j) {
-		if (parse_prefix(j, &(*ret)[i]) < 0)
-			return -EINVAL;
-		(*ret_n)++;
-	}
-	return 0;
+	return get_array(obj, name, sizeof(**ret), parse_prefix_elem,
+			 (void **)ret, ret_n);
 }
 
 /* An optional integer 0..'max'; null or absent: HOSTVIEW_SG_ANY. */
@@ -476,26 +507,8 @@ static int get_int_or_any(const json_t *obj, const char *name, uint32_t max,
 static int get_routes(const json_t *obj, const char *name,
 		      struct hostview_route **ret, size_t *ret_n)
 {
-	const json_t *arr = NULL;
-	const json_t *j;
-	size_t i;
-	int r = alloc_for_array(obj, name, sizeof(**ret), (void **)ret, &arr);
-
-	if (r <= 0)
-		return r;
-	json_array_foreach(arr, i, j) {
-		struct hostview_route *rt = &(*ret)[i];
-		const json_t *d = json_object_get(j, "destination");
-
-		if (!json_is_object(j) || !json_is_string(d) ||
-		    netaddr_parse_cidr4(json_string_value(d), false, &rt->dest,
-					&rt->prefix) < 0 ||
-		    get_ipv4(j, "nexthop", &rt->nexthop) < 0)
-			return -EINVAL;
-		rt->dest &= netaddr_mask(rt->prefix);
-		(*ret_n)++;
-	}
-	return 0;
+	return get_array(obj, name, sizeof(**ret), parse_route_elem,
+			 (void **)ret, ret_n);
 }
 
 static int parse_host(const json_t *obj, struct hostview_host *h)
@@ -521,8 +534,10 @@ static int parse_network(const json_t *obj, struct hostview_network *n)
 	return get_uint(obj, "mtu", false, 65535, &n->mtu);
 }
 
-static int parse_pair(const json_t *j, struct hostview_address_pair *pair)
+/* An element of get_array(): an allowed address pair. */
+static int parse_pair_elem(const json_t *j, void *elem)
 {
+	struct hostview_address_pair *pair = elem;
 	const json_t *mac = json_object_get(j, "mac_address");
 	struct hostview_prefix p;
 
@@ -543,8 +558,6 @@ static int parse_pair(const json_t *j, struct hostview_address_pair *pair)
 static int parse_port(const json_t *obj, struct hostview_port *p)
 {
 	const json_t *mac = json_object_get(obj, "mac");
-	const json_t *ips = json_object_get(obj, "ips");
-	const json_t *pairs = json_object_get(obj, "allowed_address_pairs");
 	int r;
 
 	p->admin_state_up = true;
@@ -561,51 +574,13 @@ static int parse_port(const json_t *obj, struct hostview_port *p)
 	    netaddr_parse_mac(json_string_value(mac), p->mac) < 0)
 		return -EINVAL;
 
-	if (ips && !json_is_null(ips)) {
-		size_t i;
-		const json_t *ip;
-
-		if (!json_is_array(ips))
-			return -EINVAL;
-		if (json_array_size(ips)) {
-			p->ips = calloc(json_array_size(ips), sizeof(*p->ips));
-			if (!p->ips)
-				return -ENOMEM;
-		}
-		json_array_foreach(ips, i, ip) {
-			if (!json_is_string(ip) ||
-			    netaddr_parse_ipv4(json_string_value(ip),
-					       &p->ips[i]) < 0)
-				return -EINVAL;
-			p->n_ips++;
-		}
-	}
-
-	r = get_string_array(obj, "security_groups", &p->security_groups,
-			     &p->n_security_groups, &p->has_security_groups);
-	if (r < 0)
+	if ((r = get_ipv4_array(obj, "ips", &p->ips, &p->n_ips)) < 0 ||
+	    (r = get_string_array(obj, "security_groups", &p->security_groups,
+				  &p->n_security_groups,
+				  &p->has_security_groups)) < 0)
 		return r;
-
-	if (pairs && !json_is_null(pairs)) {
-		size_t i;
-		const json_t *pair;
-
-		if (!json_is_array(pairs))
-			return -EINVAL;
-		if (json_array_size(pairs)) {
-			p->pairs = calloc(json_array_size(pairs),
-					  sizeof(*p->pairs));
-			if (!p->pairs)
-				return -ENOMEM;
-		}
-		json_array_foreach(pairs, i, pair) {
-			r = parse_pair(pair, &p->pairs[i]);
-			if (r < 0)
-				return r;
-			p->n_pairs++;
-		}
-	}
-	return 0;
+	return get_array(obj, "allowed_address_pairs", sizeof(*p->pairs),
+			 parse_pair_elem, (void **)&p->pairs, &p->n_pairs);
 }
 
 /* The highest host address of 'net'/'prefix' (weftd's default DHCP server
@@ -715,8 +690,10 @@ static int parse_router(const json_t *obj, struct hostview_router *rt)
 	return 0;
 }
 
-static int parse_sg_rule(const json_t *j, struct hostview_sg_rule *rule)
+/* An element of get_array(): a security group rule. */
+static int parse_sg_rule_elem(const json_t *j, void *elem)
 {
+	struct hostview_sg_rule *rule = elem;
 	const json_t *dir = json_object_get(j, "direction");
 	const json_t *prefix = json_object_get(j, "remote_ip_prefix");
 	int r;
@@ -747,28 +724,16 @@ static int parse_sg_rule(const json_t *j, struct hostview_sg_rule *rule)
 
 static int parse_secgroup(const json_t *obj, struct hostview_secgroup *g)
 {
-	const json_t *arr = NULL;
-	const json_t *j;
-	size_t i;
 	int r;
 
 	if ((r = get_string(obj, "id", true, &g->id)) < 0 ||
 	    (r = get_prefix_array(obj, "members", &g->members, &g->n_members)) <
 		    0)
 		return r;
-	r = alloc_for_array(obj, "rules", sizeof(*g->rules), (void **)&g->rules,
-			    &arr);
-	if (r <= 0)
-		return r;
-	json_array_foreach(arr, i, j) {
-		/* Counted first: a half-parsed rule's strings are freed
-		 * with the object. */
-		g->n_rules++;
-		r = parse_sg_rule(j, &g->rules[i]);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	/* get_array() counts a rule before parsing it: a half-parsed rule's
+	 * strings are freed with the object. */
+	return get_array(obj, "rules", sizeof(*g->rules), parse_sg_rule_elem,
+			 (void **)&g->rules, &g->n_rules);
 }
 
 int hostview_object_from_json(const json_t *obj, struct hostview_object **ret)

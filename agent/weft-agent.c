@@ -46,6 +46,7 @@ struct options {
 	const char *vxlan_name;
 	uint16_t vxlan_port;
 	bool cleanup;
+	uint32_t log_drops; /* security group drops logged a second, per CPU */
 };
 
 enum port_state {
@@ -67,6 +68,8 @@ struct agent {
 	uint32_t vxlan_mtu;
 	struct event *reconcile_ev;
 	struct event *ct_gc_ev;
+	struct ring_buffer *drop_rb; /* drop_events */
+	struct event *drop_ev;
 	struct kvtab attached; /* ifindex (u32) of taps we attached, set */
 	struct kvtab reported; /* port id -> enum port_state told weftd */
 };
@@ -251,7 +254,8 @@ static int setup_vxlan(struct agent *a)
 	log_info("VXLAN device %s (ifindex %d): %s, tunnel program %s",
 		 a->opt.vxlan_name, ifindex, created ? "created" : "adopted",
 		 r ? "attached" : "already attached");
-	r = datapath_set_config(a->dp, (uint32_t)ifindex, a->opt.underlay_ip);
+	r = datapath_set_config(a->dp, (uint32_t)ifindex, a->opt.underlay_ip,
+				a->opt.log_drops);
 	if (r < 0) {
 		log_err("cannot write the config map: %s", strerror(-r));
 		return r;
@@ -570,6 +574,52 @@ static const struct sbclient_ops sb_ops = {
 	.disconnected = sb_disconnected,
 };
 
+/* Logs one security group drop the datapath reported (drop_events). */
+static int on_drop_event(void *ctx, void *data, size_t size)
+{
+	struct agent *a = ctx;
+	const struct weft_drop_event *ev = data;
+	char id[CONNTRACK_PORT_ID_MAX] = "", line[256];
+	struct kvtab ids;
+	const char *found;
+
+	if (size < sizeof(*ev))
+		return 0;
+	kvtab_init(&ids, sizeof(uint32_t), CONNTRACK_PORT_ID_MAX);
+	if (local_port_ids(a, &ids) == 0 &&
+	    (found = kvtab_get(&ids, &ev->ifindex)))
+		memcpy(id, found, sizeof(id));
+	else
+		snprintf(id, sizeof(id), "ifindex %u", ev->ifindex);
+	kvtab_destroy(&ids);
+	conntrack_drop_event_format(ev, id, line, sizeof(line));
+	log_info("security group drop: port %s", line);
+	return 0;
+}
+
+static void on_drop_events_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	ring_buffer__consume(a->drop_rb);
+}
+
+/* Reads drop_events as the datapath fills it. Returns 0 or a negative
+ * errno. */
+static int drop_log_start(struct agent *a)
+{
+	a->drop_rb = ring_buffer__new(datapath_drop_events_fd(a->dp),
+				      on_drop_event, a, NULL);
+	if (!a->drop_rb)
+		return -errno;
+	a->drop_ev =
+		event_new(a->base, ring_buffer__epoll_fd(a->drop_rb),
+			  EV_READ | EV_PERSIST, on_drop_events_readable, a);
+	if (!a->drop_ev)
+		return -ENOMEM;
+	return event_add(a->drop_ev, NULL) < 0 ? -EIO : 0;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -651,6 +701,8 @@ static void usage(FILE *f)
 		"  --vxlan-name NAME    the VXLAN device (default weft0)\n"
 		"  --vxlan-port PORT    its UDP port (default 4789)\n"
 		"  --log-level LEVEL    err, warn, info (default) or debug\n"
+		"  --log-drops N        log at most N security group drops a second\n"
+		"                       on each CPU (default 10; 0: none)\n"
 		"  --cleanup            remove this host's TC filters, VXLAN device and\n"
 		"                       pins, and exit\n"
 		"  --help               show this and exit\n");
@@ -667,6 +719,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "vxlan-name", required_argument, NULL, 'n' },
 		{ "vxlan-port", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "log-drops", required_argument, NULL, 'D' },
 		{ "cleanup", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -677,6 +730,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->bpffs_root = "/sys/fs/bpf/weft";
 	o->vxlan_name = "weft0";
 	o->vxlan_port = 4789;
+	o->log_drops = 10;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
@@ -716,6 +770,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			break;
+		case 'D': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || n < 0 || n > 100000) {
+				fprintf(stderr,
+					"weft-agent: --log-drops takes a number of drops a second, 0 to 100000\n");
+				return -EINVAL;
+			}
+			o->log_drops = (uint32_t)n;
+			break;
+		}
 		case 'C':
 			o->cleanup = true;
 			break;
@@ -845,6 +911,11 @@ static int run(struct agent *a)
 
 		event_add(a->ct_gc_ev, &gc);
 	}
+	r = drop_log_start(a);
+	if (r < 0) {
+		log_err("drop_events: %s", strerror(-r));
+		goto out;
+	}
 	event_add(nl_ev, NULL);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
@@ -904,6 +975,9 @@ int main(int argc, char **argv)
 		event_free(a.reconcile_ev);
 	if (a.ct_gc_ev)
 		event_free(a.ct_gc_ev);
+	if (a.drop_ev)
+		event_free(a.drop_ev);
+	ring_buffer__free(a.drop_rb);
 	links_free(a.links);
 	datapath_free(a.dp); /* closes handles only: pins stay */
 	kvtab_destroy(&a.taps);

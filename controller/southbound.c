@@ -234,13 +234,15 @@ static void request_unlink(struct southbound_request *req)
 		event_free(req->timeout);
 }
 
-/* Answers 'req' and frees it. */
+/* Answers 'req' with 'body' (which it takes, and which may be NULL) and
+ * frees it. */
 static void request_finish(struct southbound_request *req, int status,
 			   json_t *body)
 {
 	request_unlink(req);
 	req->fn(req->arg, status, body);
 	free(req);
+	json_decref(body);
 }
 
 static void request_fail(struct southbound_request *req, int status,
@@ -252,16 +254,13 @@ static void request_fail(struct southbound_request *req, int status,
 {
 	struct api_error err = { 0 };
 	char msg[400];
-	json_t *body;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	api_fail(&err, status, type, "%s", msg);
-	body = api_error_body(&err);
-	request_finish(req, status, body);
-	json_decref(body);
+	request_finish(req, status, api_error_body(&err));
 }
 
 static void request_timed_out(evutil_socket_t fd, short what, void *arg)
@@ -375,7 +374,6 @@ static struct southbound_request *request_of_reply(struct sb_conn *c,
 static void handle_stats_reply(struct sb_conn *c, struct sbproto_msg *m)
 {
 	struct southbound_request *req = request_of_reply(c, m);
-	json_t *body;
 
 	if (!req)
 		return;
@@ -393,15 +391,12 @@ static void handle_stats_reply(struct sb_conn *c, struct sbproto_msg *m)
 			conn_name(c), m->port_id, req->port_id);
 		return;
 	}
-	body = json_pack("{s:O}", "stats", m->stats);
-	request_finish(req, 200, body);
-	json_decref(body);
+	request_finish(req, 200, json_pack("{s:O}", "stats", m->stats));
 }
 
 static void handle_conntrack_reply(struct sb_conn *c, struct sbproto_msg *m)
 {
 	struct southbound_request *req = request_of_reply(c, m);
-	json_t *body;
 
 	if (!req)
 		return;
@@ -412,10 +407,9 @@ static void handle_conntrack_reply(struct sb_conn *c, struct sbproto_msg *m)
 			conn_name(c), m->error);
 		return;
 	}
-	body = json_pack("{s:O, s:b}", "conntrack", m->entries, "truncated",
-			 m->truncated);
-	request_finish(req, 200, body);
-	json_decref(body);
+	request_finish(req, 200,
+		       json_pack("{s:O, s:b}", "conntrack", m->entries,
+				 "truncated", m->truncated));
 }
 
 /* --- connections --- */

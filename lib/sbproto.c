@@ -314,23 +314,55 @@ static int check_address_pairs(struct checker *c, json_t *pairs)
 	return 0;
 }
 
+static bool item_is_object(json_t *v)
+{
+	return json_is_object(v);
+}
+
+static bool item_is_string(json_t *v)
+{
+	return json_is_string(v);
+}
+
+static bool item_is_uuid(json_t *v)
+{
+	return sbproto_is_uuid(json_string_value(v));
+}
+
+static bool item_is_ipv4_or_cidr(json_t *v)
+{
+	return is_ipv4_or_cidr(json_string_value(v));
+}
+
+/* Fails with "'what': 'name'[i] is not 'expected'" at the first item of the
+ * array 'list' for which 'ok' is false. */
+static int check_items(struct checker *c, const char *what, const char *name,
+		       json_t *list, bool (*ok)(json_t *v),
+		       const char *expected)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+		if (!ok(v))
+			return fail(-EPROTO, c->errmsg, c->len,
+				    "%s: %s[%zu] is not %s", what, name, i,
+				    expected);
+	return 0;
+}
+
 /* Checks that the optional member 'name' is a list of lower-case UUIDs. */
 static int check_uuid_list(struct checker *c, const char *name)
 {
-	json_t *list = json_object_get(c->obj, name), *v;
-	size_t i;
+	json_t *list = json_object_get(c->obj, name);
 	int r;
 
 	if (!list)
 		return 0;
 	if ((r = get_typed(c, name, JSON_ARRAY, &list)) < 0)
 		return r;
-	json_array_foreach(list, i, v)
-		if (!sbproto_is_uuid(json_string_value(v)))
-			return fail(-EPROTO, c->errmsg, c->len,
-				    "%s: %s[%zu] is not a lower-case UUID",
-				    c->what, name, i);
-	return 0;
+	return check_items(c, c->what, name, list, item_is_uuid,
+			   "a lower-case UUID");
 }
 
 static int check_port_object(struct checker *c, const char *key)
@@ -585,12 +617,10 @@ static int check_secgroup_object(struct checker *c, const char *key)
 		if ((r = check_secgroup_rule(&item)) < 0)
 			return r;
 	}
-	json_array_foreach(members, i, v)
-		if (!is_ipv4_or_cidr(json_string_value(v)))
-			return fail(
-				-EPROTO, c->errmsg, c->len,
-				"secgroup object: members[%zu] is not an IPv4 address or prefix",
-				i);
+	if ((r = check_items(c, c->what, "members", members,
+			     item_is_ipv4_or_cidr,
+			     "an IPv4 address or prefix")) < 0)
+		return r;
 	return check_key(c, key, "secgroup", id);
 }
 
@@ -729,8 +759,6 @@ static int parse_conntrack_request(struct checker *c, struct sbproto_msg *m)
 
 static int parse_conntrack_reply(struct checker *c, struct sbproto_msg *m)
 {
-	json_t *v;
-	size_t i;
 	int r;
 
 	if ((r = get_request_id(c, &m->request_id)) < 0)
@@ -745,13 +773,8 @@ static int parse_conntrack_reply(struct checker *c, struct sbproto_msg *m)
 	if ((r = get_typed(c, "entries", JSON_ARRAY, &m->entries)) < 0 ||
 	    (r = get_bool(c, "truncated", false, &m->truncated)) < 0)
 		return r;
-	json_array_foreach(m->entries, i, v)
-		if (!json_is_object(v))
-			return fail(
-				-EPROTO, c->errmsg, c->len,
-				"conntrack_reply: entries[%zu] is not an object",
-				i);
-	return 0;
+	return check_items(c, "conntrack_reply", "entries", m->entries,
+			   item_is_object, "an object");
 }
 
 static int parse_body(struct checker *c, struct sbproto_msg *m,
@@ -775,22 +798,14 @@ static int parse_body(struct checker *c, struct sbproto_msg *m,
 		    (r = get_typed(c, "objects", JSON_ARRAY, &m->objects)) < 0)
 			return r;
 		return check_objects(c, m->objects, "objects");
-	case SBPROTO_DELTA: {
-		json_t *k;
-		size_t i;
-
+	case SBPROTO_DELTA:
 		if ((r = get_revision(c, &m->revision)) < 0 ||
 		    (r = get_typed(c, "upsert", JSON_ARRAY, &m->upsert)) < 0 ||
-		    (r = get_typed(c, "delete", JSON_ARRAY, &m->deletes)) < 0)
+		    (r = get_typed(c, "delete", JSON_ARRAY, &m->deletes)) < 0 ||
+		    (r = check_items(c, "delta", "delete", m->deletes,
+				     item_is_string, "a key string")) < 0)
 			return r;
-		json_array_foreach(m->deletes, i, k)
-			if (!json_is_string(k))
-				return fail(
-					-EPROTO, c->errmsg, c->len,
-					"delta: delete[%zu] is not a key string",
-					i);
 		return check_objects(c, m->upsert, "upsert");
-	}
 	case SBPROTO_STATS_REQUEST:
 		if ((r = get_request_id(c, &m->request_id)) < 0)
 			return r;

@@ -128,6 +128,28 @@ struct {
 	__type(value, struct ct_scratch);
 } ct_scratch SEC(".maps");
 
+/* Security group drops for the agent to log (struct weft_drop_event). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WEFT_DROP_EVENTS_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drop_events SEC(".maps");
+
+/* The rate limit of drop_events on each CPU. Not pinned: a limit's
+ * window, nothing to keep. */
+struct drop_log_state {
+	__u64 window_ns; /* start of the current second */
+	__u32 sent; /* events sent in it */
+	__u32 suppressed; /* drops not reported since the last event */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct drop_log_state);
+} drop_log_state SEC(".maps");
+
 /* ifindex of a port or of the VXLAN device -> per-CPU counters. One entry
  * per port and one for the VXLAN device, so it is sized like ports. */
 struct {

@@ -164,16 +164,95 @@ __attribute__((noinline)) int policy_conntrack(struct __sk_buff *skb,
 	return WEFT_OK;
 }
 
+/* Whether the rate limit of this CPU lets one more drop event out; counts
+ * the ones it keeps in. 'st' is this CPU's state, 'limit' per second. */
+static __always_inline int policy_log_allowed(struct drop_log_state *st,
+					      __u32 limit, __u64 now)
+{
+	if (now - st->window_ns >= 1000000000ULL) {
+		st->window_ns = now;
+		st->sent = 0;
+	}
+	if (st->sent >= limit) {
+		st->suppressed++;
+		return 0;
+	}
+	st->sent++;
+	return 1;
+}
+
+/*
+ * Reports in drop_events the packet in 'skb' that the rules (or conntrack)
+ * of the port on 'ifindex' (network 'vni') dropped for 'reason' in
+ * direction 'dir', when config.log_drops_per_sec allows. Global, like
+ * policy_conntrack(), so that it is verified and exists once.
+ */
+__attribute__((noinline)) int policy_log_drop(struct __sk_buff *skb,
+					      __u32 ifindex, __u32 vni,
+					      __u32 dir, __u32 reason)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	struct weft_config *cfg = config_get();
+	struct weft_drop_event *ev;
+	struct drop_log_state *st;
+	__u32 zero = 0;
+	__be16 ports[2];
+
+	if (!cfg || !cfg->log_drops_per_sec)
+		return 0;
+	st = bpf_map_lookup_elem(&drop_log_state, &zero);
+	if (!st ||
+	    !policy_log_allowed(st, cfg->log_drops_per_sec, bpf_ktime_get_ns()))
+		return 0;
+	if ((void *)(ip + 1) > end)
+		return 0;
+	ev = bpf_ringbuf_reserve(&drop_events, sizeof(*ev), 0);
+	if (!ev) {
+		st->suppressed++;
+		return 0;
+	}
+	ev->ifindex = ifindex;
+	ev->reason = reason;
+	ev->vni = vni;
+	ev->saddr = ip->saddr;
+	ev->daddr = ip->daddr;
+	ev->proto = ip->protocol;
+	ev->dir = dir;
+	ev->pad = 0;
+	ev->sport = 0;
+	ev->dport = 0;
+	if ((ip->protocol == WEFT_IPPROTO_TCP ||
+	     ip->protocol == WEFT_IPPROTO_UDP) &&
+	    !ip_is_later_fragment(ip) && ip->ihl >= 5 &&
+	    !bpf_skb_load_bytes(skb, sizeof(struct ethhdr) + ip->ihl * 4, ports,
+				sizeof(ports))) {
+		ev->sport = ports[0];
+		ev->dport = ports[1];
+	}
+	ev->suppressed = st->suppressed;
+	st->suppressed = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
 /*
  * The security group check of 'port' (tap 'ifindex') for the packet in
  * 'skb' going in direction 'dir', when the port has security groups
- * (WEFT_PORT_F_POLICY); WEFT_OK otherwise.
+ * (WEFT_PORT_F_POLICY); WEFT_OK otherwise. A refusal is also reported
+ * in drop_events (policy_log_drop()).
  */
 static __always_inline int policy_check(struct __sk_buff *skb,
 					const struct weft_port *port,
 					__u32 ifindex, __u32 dir)
 {
+	int r;
+
 	if (!(port->flags & WEFT_PORT_F_POLICY))
 		return WEFT_OK;
-	return policy_conntrack(skb, ifindex, port->vni, port->policy_gen, dir);
+	r = policy_conntrack(skb, ifindex, port->vni, port->policy_gen, dir);
+	if (r != WEFT_OK && r != WEFT_DROP_MALFORMED)
+		policy_log_drop(skb, ifindex, port->vni, dir, (__u32)r);
+	return r;
 }

@@ -72,8 +72,8 @@ enum weft_drop_reason {
 /* ports: key = ifindex of the tap (__u32). */
 #define WEFT_PORT_F_SECURITY (1u << 0) /* enforce source MAC/IP */
 #define WEFT_PORT_F_UP (1u << 1) /* admin_state_up */
-#define WEFT_PORT_F_POLICY (1u << 2) /* security groups (and conntrack)
-				      * apply: port_security_enabled */
+/* Security groups (and conntrack) apply: port_security_enabled. */
+#define WEFT_PORT_F_POLICY (1u << 2)
 
 struct weft_port {
 	__u32 vni;
@@ -305,6 +305,32 @@ struct weft_sg_rule {
 struct weft_config {
 	__u32 vxlan_ifindex;
 	__be32 local_ip; /* this host's underlay address */
+	/* Security group drops reported in drop_events, at most this many a
+	 * second on each CPU; 0: none. */
+	__u32 log_drops_per_sec;
+	__u32 pad; /* zero */
+};
+
+/* drop_events: a ring buffer of the packets that security groups or
+ * connection tracking dropped (reasons POLICY_INGRESS, POLICY_EGRESS,
+ * CT_INVALID, CT_WINDOW, FRAGMENT), for the agent to log. Rate-limited
+ * per CPU by config.log_drops_per_sec; what the limit (or a full ring)
+ * kept out is counted in the next event's 'suppressed'. */
+#define WEFT_DROP_EVENTS_SIZE (256 * 1024) /* bytes */
+
+struct weft_drop_event {
+	__u32 ifindex; /* the port whose rules refused the packet */
+	__u32 reason; /* enum weft_drop_reason */
+	__u32 vni; /* that port's network */
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport; /* TCP/UDP; 0 otherwise */
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* enum weft_ct_dir: the port sent it or was to receive it */
+	__u16 pad;
+	__u32 suppressed; /* drops not reported on this CPU since the last
+			   * event */
 };
 
 /* Test hook: when the program is loaded with the read-only constant

@@ -156,3 +156,23 @@ def weftd(tmp_path):
 @pytest.fixture
 def api(weftd):
     return Api(weftd.url)
+
+
+# The tokens of 'tokend': an admin and members of two projects.
+TOKENS = """# token project role
+adm-token p-admin admin
+a-token p-a member
+b-token p-b member
+
+"""
+
+
+@pytest.fixture
+def tokend(tmp_path):
+    """A weftd with token authentication and the tokens of TOKENS."""
+    tokens = tmp_path / "tokens"
+    tokens.write_text(TOKENS)
+    d = Weftd(tmp_path, config="auth = token\ntoken_file = %s\n" % tokens).start()
+    yield d
+    rc = d.stop()
+    assert rc == 0, "weftd exited with %d:\n%s" % (rc, d.log())

@@ -7,23 +7,6 @@ import pytest
 from conftest import Api, Weftd, neutron_error
 from util import bad_request, ids, lst, new_id, show, snapshot
 
-TOKENS = """# token project role
-adm-token p-admin admin
-a-token p-a member
-b-token p-b member
-
-"""
-
-
-@pytest.fixture
-def tokend(tmp_path):
-    tokens = tmp_path / "tokens"
-    tokens.write_text(TOKENS)
-    d = Weftd(tmp_path, config="auth = token\ntoken_file = %s\n" % tokens).start()
-    yield d
-    rc = d.stop()
-    assert rc == 0, "weftd exited with %d:\n%s" % (rc, d.log())
-
 
 @pytest.fixture
 def clients(tokend):

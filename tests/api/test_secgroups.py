@@ -4,19 +4,13 @@ rule validation, ports' groups, tenancy, the deltas agents get, and
 GET /v2.0/conntrack through a fake agent."""
 
 import os
-import threading
 import time
 
 import pytest
 
-from conftest import Api, Weftd, neutron_error
+from conftest import Api, neutron_error
 from test_southbound import FakeAgent, api, sb  # noqa: F401 (fixtures)
-from test_southbound import network, port
-
-TOKENS = """adm-token p-admin admin
-a-token p-a member
-b-token p-b member
-"""
+from test_southbound import answer_request, by_key, network, port
 
 
 def groups(api, **params):
@@ -199,15 +193,6 @@ def test_ports_groups(sb, api):
     assert api.delete("/v2.0/security-groups/" + g["id"]).status_code == 204
 
 
-@pytest.fixture
-def tokend(tmp_path):
-    tokens = tmp_path / "tokens"
-    tokens.write_text(TOKENS)
-    d = Weftd(tmp_path, config="auth = token\ntoken_file = %s\n" % tokens).start()
-    yield d
-    assert d.stop() == 0, d.log()
-
-
 def test_tenancy(tokend):
     adm, a, b = (Api(tokend.url, {"X-Auth-Token": t})
                  for t in ("adm-token", "a-token", "b-token"))
@@ -225,10 +210,6 @@ def test_tenancy(tokend):
     assert adm.delete("/v2.0/security-groups/" + da["id"]).status_code == 204
     # conntrack is for admins.
     neutron_error(a.get("/v2.0/conntrack", params={"host": "h1"}), 403)
-
-
-def by_key(objects):
-    return {o["key"]: o for o in objects}
 
 
 def test_deltas(sb, api):
@@ -282,25 +263,8 @@ ENTRY = {"port_id": "", "direction": "ingress", "protocol": "tcp", "src": "10.0.
 
 
 def serve(agent, reply, linger=0.0):
-    """Answers one conntrack_request in a thread with 'reply(request)', then
-    keeps reading (heartbeats go on) for 'linger' seconds."""
-    seen = {}
-
-    def run():
-        req = agent.next(types=("conntrack_request",))
-        seen.update(req)
-        msg = reply(req)
-        if msg is not None:
-            agent.send(msg)
-        end = time.time() + linger
-        while time.time() < end:
-            try:
-                agent.read(timeout=max(0.05, min(0.3, end - time.time())))
-            except TimeoutError:
-                pass
-    t = threading.Thread(target=run)
-    t.start()
-    return t, seen
+    """Answers one conntrack_request; see answer_request()."""
+    return answer_request(agent, "conntrack_request", reply, linger)
 
 
 def test_conntrack(sb, api):

@@ -384,12 +384,18 @@ STATS = {"rx_packets": 10, "rx_bytes": 1000, "tx_packets": 7, "tx_bytes": 700,
          "drops": {"src_mac": 2, "arp_spoof": 0}}
 
 
-def answer_stats(agent, reply, linger=0.0):
-    """Serves one stats_request in a thread with 'reply(request)'; then
-    keeps reading (so heartbeats go on) for 'linger' seconds."""
+def answer_request(agent, type_, reply, linger=0.0, types=None):
+    """Serves one request of 'type_' in a thread with 'reply(request)'
+    (nothing is sent when it returns None); then keeps reading (so heartbeats
+    go on) for 'linger' seconds. The request must be the next message of
+    'types' (by default just 'type_': others are skipped). Returns the thread
+    and a dict that gets the request's members."""
+    seen = {}
+
     def run():
-        req = agent.next()
-        assert req["type"] == "stats_request", req
+        req = agent.next(types=types or (type_,))
+        assert req is not None and req["type"] == type_, req
+        seen.update(req)
         msg = reply(req)
         if msg is not None:
             agent.send(msg)
@@ -401,7 +407,14 @@ def answer_stats(agent, reply, linger=0.0):
                 pass
     t = threading.Thread(target=run)
     t.start()
-    return t
+    return t, seen
+
+
+def answer_stats(agent, reply, linger=0.0):
+    """Serves one stats_request, which must be the next snapshot, delta or
+    request weftd sends; see answer_request()."""
+    return answer_request(agent, "stats_request", reply, linger,
+                          types=("snapshot", "delta", "stats_request"))[0]
 
 
 def test_port_stats(sb, api):

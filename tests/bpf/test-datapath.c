@@ -13,6 +13,7 @@
  */
 
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -3000,6 +3001,88 @@ static void sg_rule_protocols(void **state)
 	assert_int_equal(ct_count(), 2);
 }
 
+/* What drop_events received, in order. */
+struct drop_log {
+	struct weft_drop_event ev[8];
+	int n;
+};
+
+static int drop_log_add(void *ctx, void *data, size_t size)
+{
+	struct drop_log *log = ctx;
+
+	assert_int_equal(size, sizeof(struct weft_drop_event));
+	if (log->n < 8)
+		memcpy(&log->ev[log->n++], data, size);
+	return 0;
+}
+
+/* Reads every event waiting in drop_events into 'log'. */
+static void drop_log_read(struct drop_log *log)
+{
+	struct ring_buffer *rb = ring_buffer__new(
+		bpf_map__fd(skel->maps.drop_events), drop_log_add, log, NULL);
+
+	assert_non_null(rb);
+	assert_true(ring_buffer__consume(rb) >= 0);
+	ring_buffer__free(rb);
+}
+
+/* Security group drops are reported in drop_events with their tuple,
+ * at most config.log_drops_per_sec a second on a CPU; the rest are
+ * counted in the next event's 'suppressed'. Off (0) by default. The
+ * rate limit is per CPU: the test stays on one. */
+static void sg_drop_events(void **state)
+{
+	struct weft_config c = { .vxlan_ifindex = IF_VXLAN,
+				 .local_ip = HOST_SELF,
+				 .log_drops_per_sec = 2 };
+	struct drop_log log = { .n = 0 };
+	cpu_set_t one, saved;
+	uint32_t zero = 0;
+	struct frame f;
+
+	NEED_BPF();
+	assert_int_equal(sched_getaffinity(0, sizeof(saved), &saved), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+
+	set_policy(IF_A, 1);
+	f = udp_ports(MAC_A, MAC_D, IP_D, IP_A, 4000, 53, 0);
+	expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+	drop_log_read(&log);
+	assert_int_equal(log.n, 0); /* not asked for */
+
+	put(bpf_map__fd(skel->maps.config), &zero, &c);
+	for (int i = 0; i < 5; i++)
+		expect_drop_from(false, &f, WEFT_DROP_POLICY_INGRESS);
+	drop_log_read(&log);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.ev[0].ifindex, IF_A);
+	assert_int_equal(log.ev[0].reason, WEFT_DROP_POLICY_INGRESS);
+	assert_int_equal(log.ev[0].vni, VNI);
+	assert_int_equal(log.ev[0].saddr, IP_D);
+	assert_int_equal(log.ev[0].daddr, IP_A);
+	assert_int_equal(log.ev[0].sport, htons(4000));
+	assert_int_equal(log.ev[0].dport, htons(53));
+	assert_int_equal(log.ev[0].proto, IPPROTO_UDP_);
+	assert_int_equal(log.ev[0].dir, WEFT_CT_INGRESS);
+	assert_int_equal(log.ev[0].suppressed, 0);
+
+	/* The next second: one more event, carrying the 3 kept in. */
+	usleep(1050 * 1000);
+	f = udp_ports(MAC_D, MAC_A, IP_A, IP_D, 4001, 80, 0);
+	expect_drop_from(true, &f, WEFT_DROP_POLICY_EGRESS);
+	log.n = 0;
+	drop_log_read(&log);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.ev[0].reason, WEFT_DROP_POLICY_EGRESS);
+	assert_int_equal(log.ev[0].dir, WEFT_CT_EGRESS);
+	assert_int_equal(log.ev[0].suppressed, 3);
+	assert_int_equal(sched_setaffinity(0, sizeof(saved), &saved), 0);
+}
+
 /* A port range written as prefixes: its edges and just outside. */
 static void sg_rule_port_range_edges(void **state)
 {
@@ -3643,6 +3726,7 @@ int main(void)
 		T(sg_icmp_echo),
 		T(sg_icmp_error_related),
 		T(sg_rule_protocols),
+		T(sg_drop_events),
 		T(sg_rule_port_range_edges),
 		T(sg_remote_nested_prefixes),
 		T(sg_remote_any_class),

@@ -77,6 +77,16 @@ def weftctl(*args, project=None, check=True, timeout=30):
     return run([WEFTCTL] + [str(a) for a in args], timeout=timeout, check=check, env=env)
 
 
+def weftctl_as(tenant, *args, check=True):
+    """weftctl ARGS... as 'tenant'; unless not 'check', fails the test with
+    weftctl's output when it does not succeed."""
+    p = weftctl(*args, project=tenant, check=False)
+    if check and p.returncode != 0:
+        pytest.fail("weftctl %s: exit %d\n%s%s" % (" ".join(map(str, args)), p.returncode,
+                                                   p.stdout, p.stderr))
+    return p
+
+
 def vm_exec(vm, argv, timeout=60, check=True):
     return run([WEFT_LAB, "vm", "exec", vm, "--"] + [str(a) for a in argv], timeout=timeout, check=check)
 
@@ -306,3 +316,14 @@ def logs_tail():
 @pytest.fixture(scope="module")
 def api(lab_up):
     return weftlab.Api(API_URL)
+
+
+@pytest.fixture
+def agent_guard(lab_up):
+    """Makes sure every agent runs again after the test."""
+    yield
+    state = weftlab.load_state()
+    for h in state["hosts"].values():
+        if not weftlab.proc_alive(h.get("agent")):
+            lab("agent", "start", h["name"], check=False)
+    weftlab.wait_agents_alive(weftlab.load_state(), [h["name"] for h in state["hosts"].values()], 20)

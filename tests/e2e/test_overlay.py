@@ -307,17 +307,6 @@ def test_deleted_port_stops_being_reachable(api, cloud, late_vm):
     assert (tx, rx) == (3, 3), out
 
 
-@pytest.fixture
-def agent_guard(lab_up):
-    """Makes sure every agent runs again after the test."""
-    yield
-    state = weftlab.load_state()
-    for h in state["hosts"].values():
-        if not weftlab.proc_alive(h.get("agent")):
-            lab("agent", "start", h["name"], check=False)
-    weftlab.wait_agents_alive(weftlab.load_state(), [h["name"] for h in state["hosts"].values()], 20)
-
-
 def test_agent_kill9_and_restart_lose_no_packet(api, cloud, agent_guard):
     # host1 holds a1 and a3. One ping stays on host1 (a1 -> a3), one
     # crosses into it (a2 on host2 -> a1); the agent of host1 is killed

@@ -30,7 +30,7 @@ import time
 import pytest
 
 from conftest import (wait_port_status, API_URL, PYTHON, drop_count, lab, ping, port_stats, sniff_during, stop_bg,
-                      vm_exec, vm_popen, wait_ping, weftctl)
+                      vm_exec, vm_popen, wait_ping, weftctl_as)
 import weftlab
 
 TENANTS = {
@@ -58,11 +58,7 @@ TTL_RE = re.compile(r"ttl=(\d+)")
 def router_cmd(tenant, *args, check=True):
     """weftctl router ARGS... as 'tenant'; fails the test with weftctl's
     output when it does not succeed."""
-    p = weftctl("router", *args, project=tenant, check=False)
-    if check and p.returncode != 0:
-        pytest.fail("weftctl router %s: exit %d\n%s%s" % (" ".join(map(str, args)), p.returncode,
-                                                         p.stdout, p.stderr))
-    return p
+    return weftctl_as(tenant, "router", *args, check=check)
 
 
 def router_json(tenant, *args):

@@ -22,6 +22,7 @@ depend on each other's rules; the test that kills an agent comes last
 the VMs as python3 (standard library) or iperf3 and are stopped by pid."""
 
 import json
+import os
 import re
 import shutil
 import threading
@@ -30,7 +31,7 @@ import time
 import pytest
 
 from conftest import (API_URL, PYTHON, drop_count, lab, logs_tail, ping, port_stats, stop_bg, vm_exec,
-                      vm_popen, wait_ping, wait_port_status, weftctl)
+                      vm_popen, wait_ping, wait_port_status, weftctl, weftctl_as)
 import weftlab
 
 VMS = {
@@ -123,11 +124,7 @@ except OSError as e:
 
 def sg_cmd(tenant, *args, check=True):
     """weftctl security group ARGS... as 'tenant'."""
-    p = weftctl("security", "group", *args, project=tenant, check=False)
-    if check and p.returncode != 0:
-        pytest.fail("weftctl security group %s: exit %d\n%s%s" % (" ".join(map(str, args)), p.returncode,
-                                                                 p.stdout, p.stderr))
-    return p
+    return weftctl_as(tenant, "security", "group", *args, check=check)
 
 
 def sg_json(tenant, *args):
@@ -222,6 +219,20 @@ def cloud(lab_up, api):
 
 def port_id(cloud, vm):
     return cloud["vms"][vm]["port"]["id"]
+
+
+def wait_agent_log(host, *parts, timeout=5.0):
+    """Waits until a line of the agent log of 'host' holds every one of
+    'parts'; fails the test otherwise."""
+    path = os.path.join(weftlab.STATE_DIR, "logs", "agent-%s.log" % host)
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(path, errors="replace") as f:
+            if any(all(p in line for p in parts) for line in f):
+                return
+        if time.monotonic() > deadline:
+            pytest.fail("no line with %s in %s:\n%s" % (parts, path, weftlab.tail(path, 20)))
+        time.sleep(0.2)
 
 
 def drops(api, cloud, vm, reason):
@@ -416,6 +427,10 @@ def test_drops_counted_by_reason(api, cloud, server):
         before = drops(api, cloud, "w1", "policy_ingress")
         assert tcp_probe("p1", W1, 8081) == "timeout"
         assert wait_drops(api, cloud, "w1", "policy_ingress", before, 1) >= 1
+        # ... and w1's agent logs it (rate-limited drop events).
+        wait_agent_log("host3", "security group drop: port %s policy_ingress tcp "
+                       "%s:" % (port_id(cloud, "w1"), cloud["vms"]["p1"]["ip"]),
+                       "-> %s:8081" % W1)
         # weftctl port stats shows the reasons.
         out = weftctl("port", "stats", "w1", project="acme").stdout
         for reason in ("policy_ingress", "ct_invalid", "fragment"):
@@ -526,17 +541,6 @@ def test_revoking_a_rule_cuts_a_running_iperf3(cloud):
                 stop_bg(p)
         if rule:
             delete_rule("acme", rule)
-
-
-@pytest.fixture
-def agent_guard(lab_up):
-    """Makes sure every agent runs again after the test."""
-    yield
-    state = weftlab.load_state()
-    for h in state["hosts"].values():
-        if not weftlab.proc_alive(h.get("agent")):
-            lab("agent", "start", h["name"], check=False)
-    weftlab.wait_agents_alive(weftlab.load_state(), [h["name"] for h in state["hosts"].values()], 20)
 
 
 def test_rules_and_connections_survive_an_agent_restart(api, cloud, server, agent_guard):

@@ -176,6 +176,42 @@ static void test_list(void **state)
 	kvtab_destroy(&ids);
 }
 
+/* The log line of a drop event: with ports, without, with what the rate
+ * limit kept out, and an unknown protocol by its number. */
+static void test_drop_event_format(void **state)
+{
+	struct weft_drop_event ev = {
+		.ifindex = 7,
+		.reason = WEFT_DROP_POLICY_INGRESS,
+		.saddr = htonl(0x0a000003),
+		.daddr = htonl(0x0a000004),
+		.sport = htons(40000),
+		.dport = htons(22),
+		.proto = 6,
+	};
+	char buf[256];
+
+	conntrack_drop_event_format(&ev, "P1", buf, sizeof(buf));
+	assert_string_equal(
+		buf, "P1 policy_ingress tcp 10.0.0.3:40000 -> 10.0.0.4:22");
+	ev.proto = 1;
+	ev.sport = ev.dport = 0;
+	ev.reason = WEFT_DROP_CT_INVALID;
+	ev.suppressed = 12;
+	conntrack_drop_event_format(&ev, "P1", buf, sizeof(buf));
+	assert_string_equal(
+		buf,
+		"P1 ct_invalid icmp 10.0.0.3 -> 10.0.0.4 (12 more not logged)");
+	ev.proto = 47;
+	ev.suppressed = 0;
+	ev.reason = WEFT_DROP_MAX;
+	conntrack_drop_event_format(&ev, "P1", buf, sizeof(buf));
+	assert_string_equal(buf, "P1 unknown 47 10.0.0.3 -> 10.0.0.4");
+	/* Cut short, never overrun. */
+	assert_true(conntrack_drop_event_format(&ev, "P1", buf, 8) > 7);
+	assert_int_equal(strlen(buf), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_is_dead),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_drop_event_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

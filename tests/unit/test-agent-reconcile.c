@@ -474,13 +474,10 @@ static void test_router(void **state)
  * security off, p3 with security on and no groups.
  */
 #define G "eeeeeeee-5555-4555-8555-555555555555"
-#define SG_VIEW(rule)                                                         \
+/* The view of group g with the rules 'rules' and the ports p1..p3. */
+#define SG_GROUP_VIEW(rules)                                                  \
 	"[{\"key\": \"secgroup:" G "\", \"kind\": \"secgroup\", \"id\": \"" G \
-	"\", \"members\": [], \"rules\": ["                                   \
-	"  {\"direction\": \"ingress\", \"protocol\": 6,"                     \
-	"   \"port_range_min\": 22, \"port_range_max\": 22,"                  \
-	"   \"remote_ip_prefix\": \"10.0.0.0/8\"},"                           \
-	"  {\"direction\": \"egress\"}, " rule "]},"                          \
+	"\", \"members\": [], \"rules\": [" rules "]},"                       \
 	" {\"key\": \"port:" P1 "\", \"kind\": \"port\", \"id\": \"" P1 "\"," \
 	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:01\", \"host\": \"h1\","     \
 	"  \"security_groups\": [\"" G "\"]},"                                \
@@ -491,20 +488,15 @@ static void test_router(void **state)
 	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:03\", \"host\": \"h1\","     \
 	"  \"security_groups\": []}]"
 
+#define SG_VIEW(rule)                                                      \
+	SG_GROUP_VIEW("  {\"direction\": \"ingress\", \"protocol\": 6,"    \
+		      "   \"port_range_min\": 22, \"port_range_max\": 22," \
+		      "   \"remote_ip_prefix\": \"10.0.0.0/8\"},"          \
+		      "  {\"direction\": \"egress\"}, " rule)
+
 /* SG_VIEW without its tcp 22 from 10.0.0.0/8 rule. */
-#define SG_VIEW_WITHOUT_SSH(rule)                                             \
-	"[{\"key\": \"secgroup:" G "\", \"kind\": \"secgroup\", \"id\": \"" G \
-	"\", \"members\": [], \"rules\": ["                                   \
-	"  {\"direction\": \"egress\"}, " rule "]},"                          \
-	" {\"key\": \"port:" P1 "\", \"kind\": \"port\", \"id\": \"" P1 "\"," \
-	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:01\", \"host\": \"h1\","     \
-	"  \"security_groups\": [\"" G "\"]},"                                \
-	" {\"key\": \"port:" P2 "\", \"kind\": \"port\", \"id\": \"" P2 "\"," \
-	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:02\", \"host\": \"h1\","     \
-	"  \"port_security\": false, \"security_groups\": []},"               \
-	" {\"key\": \"port:" P3 "\", \"kind\": \"port\", \"id\": \"" P3 "\"," \
-	"  \"vni\": 5, \"mac\": \"fa:16:3e:00:00:03\", \"host\": \"h1\","     \
-	"  \"security_groups\": []}]"
+#define SG_VIEW_WITHOUT_SSH(rule) \
+	SG_GROUP_VIEW("  {\"direction\": \"egress\"}, " rule)
 
 /* The index of the first operation 'what' recorded (map, or 100 + map
  * for a delete), or -1. */

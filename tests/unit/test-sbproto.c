@@ -66,6 +66,19 @@ static void expect_refused(const char *line, enum sbproto_sender from, int r)
 		fail_msg("expected %d, got %d for: %s", r, got, line);
 }
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Fails when any of the 'n' 'lines' from 'from' parses. */
+static void expect_all_refused(const char *const *lines, size_t n,
+			       enum sbproto_sender from)
+{
+	struct sbproto_msg m;
+
+	for (size_t i = 0; i < n; i++)
+		if (parse(lines[i], from, &m) == 0)
+			fail_msg("accepted: %s", lines[i]);
+}
+
 static void test_framing(void **state)
 {
 	size_t len = 0;
@@ -240,12 +253,10 @@ static void test_invalid(void **state)
 	};
 	struct sbproto_msg m;
 
-	for (size_t i = 0; i < sizeof(agent_bad) / sizeof(agent_bad[0]); i++)
-		if (parse(agent_bad[i], SBPROTO_FROM_AGENT, &m) == 0)
-			fail_msg("accepted: %s", agent_bad[i]);
-	for (size_t i = 0; i < sizeof(weftd_bad) / sizeof(weftd_bad[0]); i++)
-		if (parse(weftd_bad[i], SBPROTO_FROM_WEFTD, &m) == 0)
-			fail_msg("accepted: %s", weftd_bad[i]);
+	expect_all_refused(agent_bad, ARRAY_SIZE(agent_bad),
+			   SBPROTO_FROM_AGENT);
+	expect_all_refused(weftd_bad, ARRAY_SIZE(weftd_bad),
+			   SBPROTO_FROM_WEFTD);
 	expect_refused("not json", SBPROTO_FROM_AGENT, -EBADMSG);
 	expect_refused("[]", SBPROTO_FROM_AGENT, -EBADMSG);
 	expect_refused("{\"type\": \"x\"}", SBPROTO_FROM_AGENT, -EPROTO);
@@ -313,6 +324,14 @@ static void test_objects(void **state)
 	"\"prefixlen\": 24, \"mac\": \"fa:16:3e:00:00:01\"}], "      \
 	"\"routes\": [{\"destination\": \"0.0.0.0/0\", \"nexthop\": \"10.0.0.9\"}]}"
 
+/* A change to an object: member 'member' set to the JSON 'value' (removed
+ * when NULL), in the first element of the list 'inner' when not NULL; and
+ * whether the result is valid. */
+struct mutation {
+	const char *inner, *member, *value;
+	bool valid;
+};
+
 /* Checks 'base' with member 'member' set to the JSON 'value' (or removed
  * when NULL); in the first element of the list 'inner' when not NULL. */
 static void check_mutation(const char *base, const char *inner,
@@ -336,73 +355,67 @@ static void check_mutation(const char *base, const char *inner,
 	json_decref(obj);
 }
 
+/* Checks 'base' with each of the 'n' 'cases'. */
+static void check_mutations(const char *base, const struct mutation *cases,
+			    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		check_mutation(base, cases[i].inner, cases[i].member,
+			       cases[i].value, cases[i].valid);
+}
+
 static void test_routing_objects(void **state)
 {
-	static const struct {
-		const char *member, *value;
-		bool valid;
-	} subnet_cases[] = {
-		{ "gateway_ip", "null", true },
-		{ "gateway_ip", NULL, false },
-		{ "gateway_ip", "\"10.0.0\"", false },
-		{ "cidr", "\"10.0.0.1/24\"", false },
-		{ "cidr", "\"10.0.0.0\"", false },
-		{ "vni", "0", false },
-		{ "mtu", "67", false },
-		{ "network_id", "\"x\"", false },
-		{ "enable_dhcp", "1", false },
-		{ "dns_nameservers", "[\"a\"]", false },
-		{ "dns_nameservers", "\"192.0.2.53\"", false },
-		{ "host_routes", "[{\"destination\": \"10.9.0.0/16\"}]",
+	static const struct mutation subnet_cases[] = {
+		{ NULL, "gateway_ip", "null", true },
+		{ NULL, "gateway_ip", NULL, false },
+		{ NULL, "gateway_ip", "\"10.0.0\"", false },
+		{ NULL, "cidr", "\"10.0.0.1/24\"", false },
+		{ NULL, "cidr", "\"10.0.0.0\"", false },
+		{ NULL, "vni", "0", false },
+		{ NULL, "mtu", "67", false },
+		{ NULL, "network_id", "\"x\"", false },
+		{ NULL, "enable_dhcp", "1", false },
+		{ NULL, "dns_nameservers", "[\"a\"]", false },
+		{ NULL, "dns_nameservers", "\"192.0.2.53\"", false },
+		{ NULL, "host_routes", "[{\"destination\": \"10.9.0.0/16\"}]",
 		  false },
-		{ "host_routes", "[\"10.9.0.0/16\"]", false },
-		{ "dns_domain", "\"\"", false },
-		{ "dns_domain", "\"a b\"", false },
-		{ "dns_domain", "\"example.org\"", true },
-		{ "dhcp_server", NULL, false },
-		{ "dhcp_server", "\"10.0.0.255/24\"", false },
-		{ "key", "\"subnet:" UUID2 "\"", false },
-		{ "extra", "1", true },
+		{ NULL, "host_routes", "[\"10.9.0.0/16\"]", false },
+		{ NULL, "dns_domain", "\"\"", false },
+		{ NULL, "dns_domain", "\"a b\"", false },
+		{ NULL, "dns_domain", "\"example.org\"", true },
+		{ NULL, "dhcp_server", NULL, false },
+		{ NULL, "dhcp_server", "\"10.0.0.255/24\"", false },
+		{ NULL, "key", "\"subnet:" UUID2 "\"", false },
+		{ NULL, "extra", "1", true },
 	};
-	static const struct {
-		bool in_iface;
-		const char *member, *value;
-		bool valid;
-	} router_cases[] = {
-		{ false, "router_key", "0", false },
-		{ false, "router_key", "4294967296", false },
-		{ false, "router_key", "1", true },
-		{ false, "admin_state_up", NULL, false },
-		{ false, "interfaces", "[]", true },
-		{ false, "interfaces", "{}", false },
-		{ false, "interfaces", "[1]", false },
-		{ false, "routes", NULL, false },
-		{ false, "routes",
+	static const struct mutation router_cases[] = {
+		{ NULL, "router_key", "0", false },
+		{ NULL, "router_key", "4294967296", false },
+		{ NULL, "router_key", "1", true },
+		{ NULL, "admin_state_up", NULL, false },
+		{ NULL, "interfaces", "[]", true },
+		{ NULL, "interfaces", "{}", false },
+		{ NULL, "interfaces", "[1]", false },
+		{ NULL, "routes", NULL, false },
+		{ NULL, "routes",
 		  "[{\"destination\": \"10.0.0.1/8\", "
 		  "\"nexthop\": \"10.0.0.9\"}]",
 		  false },
-		{ false, "key", "\"network:" UUID1 "\"", false },
-		{ true, "vni", "16777216", false },
-		{ true, "prefixlen", "33", false },
-		{ true, "ip", "\"10.0.0.1/24\"", false },
-		{ true, "mac", "\"fa:16:3e:00:00\"", false },
-		{ true, "port_id", NULL, false },
-		{ true, "subnet_id", "\"" UUID2 "\"", true },
-		{ true, "network_id", "5", false },
+		{ NULL, "key", "\"network:" UUID1 "\"", false },
+		{ "interfaces", "vni", "16777216", false },
+		{ "interfaces", "prefixlen", "33", false },
+		{ "interfaces", "ip", "\"10.0.0.1/24\"", false },
+		{ "interfaces", "mac", "\"fa:16:3e:00:00\"", false },
+		{ "interfaces", "port_id", NULL, false },
+		{ "interfaces", "subnet_id", "\"" UUID2 "\"", true },
+		{ "interfaces", "network_id", "5", false },
 	};
 
 	check_object(SUBNET_OBJ, true);
 	check_object(ROUTER_OBJ, true);
-	for (size_t i = 0; i < sizeof(subnet_cases) / sizeof(subnet_cases[0]);
-	     i++)
-		check_mutation(SUBNET_OBJ, NULL, subnet_cases[i].member,
-			       subnet_cases[i].value, subnet_cases[i].valid);
-	for (size_t i = 0; i < sizeof(router_cases) / sizeof(router_cases[0]);
-	     i++)
-		check_mutation(ROUTER_OBJ,
-			       router_cases[i].in_iface ? "interfaces" : NULL,
-			       router_cases[i].member, router_cases[i].value,
-			       router_cases[i].valid);
+	check_mutations(SUBNET_OBJ, subnet_cases, ARRAY_SIZE(subnet_cases));
+	check_mutations(ROUTER_OBJ, router_cases, ARRAY_SIZE(router_cases));
 }
 
 #define SECGROUP_OBJ                                                          \
@@ -417,10 +430,7 @@ static void test_routing_objects(void **state)
 /* The secgroup object and a port's security_groups. */
 static void test_secgroup_objects(void **state)
 {
-	static const struct {
-		const char *inner, *member, *value;
-		bool valid;
-	} cases[] = {
+	static const struct mutation cases[] = {
 		{ NULL, "rules", "[]", true },
 		{ NULL, "rules", NULL, false },
 		{ NULL, "rules", "{}", false },
@@ -455,26 +465,20 @@ static void test_secgroup_objects(void **state)
 		{ "rules", "remote_group_id", "\"" UUID1 "x\"", false },
 		{ "rules", "remote_group_id", "1", false },
 	};
-	static const struct {
-		const char *value;
-		bool valid;
-	} port_cases[] = {
-		{ NULL, true },
-		{ "[]", true },
-		{ "[\"" UUID1 "\", \"" UUID2 "\"]", true },
-		{ "\"" UUID1 "\"", false },
-		{ "[\"x\"]", false },
-		{ "[1]", false },
-		{ "null", false },
+	static const struct mutation port_cases[] = {
+		{ NULL, "security_groups", NULL, true },
+		{ NULL, "security_groups", "[]", true },
+		{ NULL, "security_groups", "[\"" UUID1 "\", \"" UUID2 "\"]",
+		  true },
+		{ NULL, "security_groups", "\"" UUID1 "\"", false },
+		{ NULL, "security_groups", "[\"x\"]", false },
+		{ NULL, "security_groups", "[1]", false },
+		{ NULL, "security_groups", "null", false },
 	};
 
 	check_object(SECGROUP_OBJ, true);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		check_mutation(SECGROUP_OBJ, cases[i].inner, cases[i].member,
-			       cases[i].value, cases[i].valid);
-	for (size_t i = 0; i < sizeof(port_cases) / sizeof(port_cases[0]); i++)
-		check_mutation(PORT_OBJ, NULL, "security_groups",
-			       port_cases[i].value, port_cases[i].valid);
+	check_mutations(SECGROUP_OBJ, cases, ARRAY_SIZE(cases));
+	check_mutations(PORT_OBJ, port_cases, ARRAY_SIZE(port_cases));
 }
 
 /* conntrack_request and conntrack_reply, valid and not. */
@@ -547,12 +551,10 @@ static void test_conntrack_messages(void **state)
 	assert_string_equal(m.error, "no map");
 	assert_null(m.entries);
 	sbproto_msg_destroy(&m);
-	for (size_t i = 0; i < sizeof(agent_bad) / sizeof(agent_bad[0]); i++)
-		if (parse(agent_bad[i], SBPROTO_FROM_AGENT, &m) == 0)
-			fail_msg("accepted: %s", agent_bad[i]);
-	for (size_t i = 0; i < sizeof(weftd_bad) / sizeof(weftd_bad[0]); i++)
-		if (parse(weftd_bad[i], SBPROTO_FROM_WEFTD, &m) == 0)
-			fail_msg("accepted: %s", weftd_bad[i]);
+	expect_all_refused(agent_bad, ARRAY_SIZE(agent_bad),
+			   SBPROTO_FROM_AGENT);
+	expect_all_refused(weftd_bad, ARRAY_SIZE(weftd_bad),
+			   SBPROTO_FROM_WEFTD);
 }
 
 static void test_format_round_trip(void **state)
