@@ -294,18 +294,18 @@ def test_tcp_server_reachable_only_on_the_opened_port(api, cloud, server):
         # The port next to it stays closed: dropped, not refused.
         assert tcp_probe("d1", W1, 8081) == "timeout"
         assert tcp_probe("d1", W1, 9090) == "timeout"
-        if shutil.which("nmap"):
-            p = vm_exec("d1", ["nmap", "-n", "-Pn", "-p", "8080,8081", W1], timeout=60, check=False)
-            assert re.search(r"8080/tcp\s+open", p.stdout), p.stdout
-            assert re.search(r"8081/tcp\s+filtered", p.stdout), p.stdout
-        if shutil.which("hping3"):
-            # SYNs to the closed port get nothing back, to the open one a SYN+ACK.
-            p = vm_exec("d1", ["hping3", "-S", "-c", 3, "-i", "u200000", "-p", 8081, W1],
-                        timeout=30, check=False)
-            assert "flags=SA" not in p.stdout and "flags=RA" not in p.stdout, p.stdout
-            p = vm_exec("d1", ["hping3", "-S", "-c", 3, "-i", "u200000", "-p", 8080, W1],
-                        timeout=30, check=False)
-            assert "flags=SA" in p.stdout, p.stdout + p.stderr
+        # nmap and hping3 come with 'make deps'.
+        assert shutil.which("nmap") and shutil.which("hping3"), "nmap or hping3 missing: make deps"
+        p = vm_exec("d1", ["nmap", "-n", "-Pn", "-p", "8080,8081", W1], timeout=60, check=False)
+        assert re.search(r"8080/tcp\s+open", p.stdout), p.stdout
+        assert re.search(r"8081/tcp\s+filtered", p.stdout), p.stdout
+        # SYNs to the closed port get nothing back, to the open one a SYN+ACK.
+        p = vm_exec("d1", ["hping3", "-S", "-c", 3, "-i", "u200000", "-p", 8081, W1],
+                    timeout=30, check=False)
+        assert "flags=SA" not in p.stdout and "flags=RA" not in p.stdout, p.stdout
+        p = vm_exec("d1", ["hping3", "-S", "-c", 3, "-i", "u200000", "-p", 8080, W1],
+                    timeout=30, check=False)
+        assert "flags=SA" in p.stdout, p.stdout + p.stderr
     finally:
         delete_rule("acme", rule)
     wait_probe("d1", W1, 8080, "timeout")
