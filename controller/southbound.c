@@ -562,7 +562,7 @@ static int handle_hello(struct sb_conn *c, struct sbproto_msg *m)
 	if (r == 0)
 		r = view_agent_hosts(sb->store, &hosts);
 	if (r == 0)
-		r = view_compute(sb->store, h->name, h->networks, hosts,
+		r = view_compute(sb->store, h->name, h->networks, hosts, NULL,
 				 sb->opts.dns_domain, &view);
 	json_decref(hosts);
 	if (r < 0) {
@@ -915,7 +915,7 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = store_revision(sb->store);
 	struct changes ch = { json_object(), json_object(), json_object(),
 			      json_object(), json_object(), false };
-	json_t *hosts = NULL, *doc;
+	json_t *hosts = NULL, *secgroups = NULL, *doc;
 	const char *id;
 	void *tmp;
 	int r;
@@ -955,9 +955,11 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		r = hosts ? 0 : view_agent_hosts(sb->store, &hosts);
+		if (r == 0 && !secgroups && !(secgroups = json_object()))
+			r = -ENOMEM;
 		if (r == 0)
 			r = view_compute(sb->store, h->name, h->networks, hosts,
-					 sb->opts.dns_domain, &view);
+					 secgroups, sb->opts.dns_domain, &view);
 		if (r < 0) {
 			/* The agent reconnects and gets a snapshot. */
 			conn_close(c, "cannot compute its view: %s",
@@ -970,6 +972,7 @@ done:
 	if (now > sb->processed)
 		sb->processed = now;
 	json_decref(hosts);
+	json_decref(secgroups);
 	json_decref(ch.ports);
 	json_decref(ch.subnets);
 	json_decref(ch.networks);

@@ -514,7 +514,22 @@ out:
 
 /* Adds to 'view' the security groups of the ports bound to 'host', and the
  * groups their rules name as remote groups. */
-static void add_secgroups(struct store *s, const char *host, json_t *view)
+/* The object of group 'id', from 'cache' (may be NULL) or computed (and
+ * then cached). A new reference, or NULL. */
+static json_t *secgroup_object(struct store *s, const char *id, json_t *cache)
+{
+	json_t *obj = cache ? json_object_get(cache, id) : NULL;
+
+	if (obj)
+		return json_incref(obj);
+	obj = view_secgroup_object(s, id);
+	if (obj && cache)
+		json_object_set(cache, id, obj);
+	return obj;
+}
+
+static void add_secgroups(struct store *s, const char *host, json_t *view,
+			  json_t *cache)
 {
 	json_t *wanted = json_object(), *v, *g, *obj;
 	const char *key, *id;
@@ -530,7 +545,7 @@ static void add_secgroups(struct store *s, const char *host, json_t *view)
 	json_object_foreach(wanted, id, v) {
 		char k[64];
 
-		obj = view_secgroup_object(s, id);
+		obj = secgroup_object(s, id, cache);
 		if (!obj)
 			continue;
 		json_array_foreach(json_object_get(obj, "rules"), i, g) {
@@ -540,7 +555,8 @@ static void add_secgroups(struct store *s, const char *host, json_t *view)
 				 remote ? remote : "");
 			if (remote && !json_object_get(view, k) &&
 			    !json_object_get(wanted, remote)) {
-				json_t *other = view_secgroup_object(s, remote);
+				json_t *other =
+					secgroup_object(s, remote, cache);
 
 				if (other)
 					json_object_set_new(view, k, other);
@@ -552,7 +568,8 @@ static void add_secgroups(struct store *s, const char *host, json_t *view)
 }
 
 int view_compute(struct store *s, const char *host, json_t *networks,
-		 json_t *hosts, const char *dns_domain, json_t **ret)
+		 json_t *hosts, json_t *secgroups, const char *dns_domain,
+		 json_t **ret)
 {
 	json_t *view = json_object(), *named = json_object();
 	json_t *gone = json_array(), *parts = json_object();
@@ -650,7 +667,7 @@ int view_compute(struct store *s, const char *host, json_t *networks,
 		if (obj)
 			json_object_set_new(view, str(obj, "key"), obj);
 	}
-	add_secgroups(s, host, view);
+	add_secgroups(s, host, view, secgroups);
 	/* 'named' holds the hosts of every network walked, of those kept
 	 * only when the closure took them all; recollect from the view. */
 	json_object_clear(named);

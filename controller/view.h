@@ -56,7 +56,10 @@ int view_agent_hosts(struct store *s, json_t **ret);
  * Computes the view of 'host' over the candidate network set 'networks'
  * and removes from that set the networks (no longer) holding a port bound
  * to 'host'. 'hosts' is what view_agent_hosts() returned; 'dns_domain'
- * goes into the subnet objects (NULL: VIEW_DEFAULT_DNS_DOMAIN). Sets 'ret'
+ * goes into the subnet objects (NULL: VIEW_DEFAULT_DNS_DOMAIN).
+ * 'secgroups' (may be NULL) caches security group objects by id across the
+ * views computed for one revision: a group is computed once (its members
+ * cost a lookup per port of the group), not once per host. Sets 'ret'
  * to a new view. Cost, for each network of the closure: one store lookup
  * plus a walk of its ports and subnets (index ranges); for each router of
  * the closure: one lookup, one index lookup of its interface ports and
@@ -64,7 +67,8 @@ int view_agent_hosts(struct store *s, json_t **ret);
  * Returns 0 or a negative errno.
  */
 int view_compute(struct store *s, const char *host, json_t *networks,
-		 json_t *hosts, const char *dns_domain, json_t **ret);
+		 json_t *hosts, json_t *secgroups, const char *dns_domain,
+		 json_t **ret);
 
 /*
  * The differences from view 'old' (NULL: empty) to view 'new': sets
