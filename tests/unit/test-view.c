@@ -113,8 +113,8 @@ static json_t *compute(const char *host, json_t **ret_networks)
 
 	assert_int_equal(view_host_networks(s, host, networks), 0);
 	assert_int_equal(view_agent_hosts(s, &hosts), 0);
-	assert_int_equal(view_compute(s, host, networks, hosts, NULL, NULL, &view),
-			 0);
+	assert_int_equal(
+		view_compute(s, host, networks, hosts, NULL, NULL, &view), 0);
 	json_decref(hosts);
 	if (ret_networks)
 		*ret_networks = networks;
@@ -246,8 +246,8 @@ static void test_pruning_and_diff(void **state)
 	snprintf(path, sizeof(path), "/v2.0/ports/%s", id_of(p));
 	json_decref(call("DELETE", path, NULL, 204, NULL));
 	assert_int_equal(view_agent_hosts(s, &hosts), 0);
-	assert_int_equal(view_compute(s, "hx", networks, hosts, NULL, NULL, &after),
-			 0);
+	assert_int_equal(
+		view_compute(s, "hx", networks, hosts, NULL, NULL, &after), 0);
 	assert_int_equal(json_object_size(after), 0);
 	assert_int_equal(json_object_size(networks), 0); /* pruned */
 
@@ -518,8 +518,9 @@ static void test_routed_closure(void **state)
 		json_t *hosts = NULL;
 
 		assert_int_equal(view_agent_hosts(s, &hosts), 0);
-		assert_int_equal(
-			view_compute(s, "ha", networks, hosts, NULL, NULL, &view), 0);
+		assert_int_equal(view_compute(s, "ha", networks, hosts, NULL,
+					      NULL, &view),
+				 0);
 		json_decref(hosts);
 	}
 	assert_true(has(view, "router", id_of(r1)));
