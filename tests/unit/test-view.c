@@ -123,12 +123,18 @@ static json_t *compute(const char *host, json_t **ret_networks)
 	return view;
 }
 
-static bool has(json_t *view, const char *prefix, const char *id)
+/* "PREFIX:ID" in a static buffer. */
+static const char *key_of(const char *prefix, const char *id)
 {
-	char key[300];
+	static char key[300];
 
 	snprintf(key, sizeof(key), "%s:%s", prefix, id);
-	return json_object_get(view, key) != NULL;
+	return key;
+}
+
+static bool has(json_t *view, const char *prefix, const char *id)
+{
+	return json_object_get(view, key_of(prefix, id)) != NULL;
 }
 
 static void test_views(void **state)
@@ -369,6 +375,28 @@ static void test_secgroups(void **state)
 	json_decref(want);
 	json_object_foreach(view, key, obj)
 		assert_int_equal(sbproto_check_object(obj, NULL, 0), 0);
+
+	/* With a cache shared by the views of one revision: the same view,
+	 * and the groups computed once, kept in the cache. */
+	{
+		json_t *networks = json_object(), *hosts = NULL, *cached = NULL;
+		json_t *cache = json_object();
+
+		assert_int_equal(view_host_networks(s, "s1", networks), 0);
+		assert_int_equal(view_agent_hosts(s, &hosts), 0);
+		assert_int_equal(view_compute(s, "s1", networks, hosts, cache,
+					      NULL, &cached),
+				 0);
+		assert_true(json_equal(cached, view));
+		assert_int_equal(json_object_size(cache), 2); /* web, db */
+		assert_ptr_equal(json_object_get(cache, id_of(web)),
+				 json_object_get(cached, key_of("secgroup",
+								id_of(web))));
+		json_decref(cached);
+		json_decref(hosts);
+		json_decref(networks);
+		json_decref(cache);
+	}
 	json_decref(view);
 
 	/* s2's only port has port security off: no group. */
