@@ -26,12 +26,30 @@ struct match {
 	uint16_t hi;
 };
 
+/* What is numbered by its content: a hash of it, and the number
+ * policy_finish() gives (the hash, or the next number free). */
+struct numbered {
+	uint32_t hash;
+	uint32_t id;
+};
+
 /* A rule class: a sorted set of matches without duplicates. */
 struct class {
-	uint32_t hash; /* of the content */
-	uint32_t id; /* set by policy_finish() */
+	struct numbered num; /* first: see number_all() */
 	struct match *m;
 	size_t n;
+};
+
+/* The compiled rules of one set of security groups, shared by every local
+ * port with that set: its sg_remote entries are keyed by the set's number
+ * (the ports' policy_id), so a rule "from remote group G" costs one entry
+ * per member of G per set, not per port. */
+struct set {
+	struct numbered num; /* first: see number_all() */
+	char *key; /* the sorted group ids, joined by ',' */
+	size_t first; /* its entries in 'remotes' */
+	size_t n;
+	uint32_t gen; /* digest of its entries and their classes */
 };
 
 /* Key of 'class_index': a content hash and how many classes with that
@@ -71,9 +89,7 @@ struct prefix_run {
 
 struct port {
 	uint32_t ifindex;
-	size_t first; /* its entries in 'remotes' */
-	size_t n;
-	uint32_t gen;
+	size_t set; /* index in 'sets' */
 };
 
 /* A growable array of 'n' elements with room for 'cap'. */
@@ -89,6 +105,7 @@ struct policy {
 	ARRAY(struct class) classes;
 	struct kvtab class_index; /* struct class_slot -> uint32_t index */
 	ARRAY(struct remote) remotes;
+	ARRAY(struct set) sets; /* few: searched linearly */
 	ARRAY(struct port) ports;
 	struct kvtab port_index; /* ifindex -> uint32_t index in 'ports' */
 	/* Scratch space of one direction. */
@@ -143,6 +160,9 @@ void policy_free(struct policy *p)
 	free(p->classes.v);
 	kvtab_destroy(&p->class_index);
 	free(p->remotes.v);
+	for (size_t i = 0; i < p->sets.n; i++)
+		free(p->sets.v[i].key);
+	free(p->sets.v);
 	free(p->ports.v);
 	kvtab_destroy(&p->port_index);
 	free(p->items.v);
@@ -247,7 +267,7 @@ static int intern_class(struct policy *p, const struct match *m, size_t n,
 		kvtab_hash_add(KVTAB_HASH_INIT, m, n * sizeof(*m)));
 	struct class_slot slot = { hash, 0 };
 	const uint32_t *idx;
-	struct class c = { .hash = hash, .n = n };
+	struct class c = { .num.hash = hash, .n = n };
 	uint32_t new_idx;
 
 	while ((idx = kvtab_get(&p->class_index, &slot))) {
@@ -426,61 +446,144 @@ static int compile_dir(struct policy *p, const struct hostview_port *port,
 		((struct remote){ .dir = dir, .cls = NO_CLASS, .any = any }));
 }
 
-int policy_add_port(struct policy *p, uint32_t ifindex,
-		    const struct hostview_port *port)
+static int cmp_string_ptr(const void *a, const void *b)
 {
-	struct port pt = { .ifindex = ifindex, .first = p->remotes.n };
-	uint32_t idx = (uint32_t)p->ports.n;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The key of the set of groups of 'port': its group ids, sorted, without
+ * duplicates, joined by ','. A new string, or NULL. */
+static char *set_key(const struct hostview_port *port)
+{
+	size_t n = port->n_security_groups, len = 1;
+	char **ids = malloc((n ? n : 1) * sizeof(*ids)), *key, *w;
+
+	if (!ids)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = port->security_groups[i];
+		len += strlen(ids[i]) + 1;
+	}
+	qsort(ids, n, sizeof(*ids), cmp_string_ptr);
+	key = w = malloc(len);
+	if (key) {
+		*w = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (i && !strcmp(ids[i], ids[i - 1]))
+				continue;
+			w += sprintf(w, "%s%s", w == key ? "" : ",", ids[i]);
+		}
+	}
+	free(ids);
+	return key;
+}
+
+/* Sets 'ret' to the index of the set of groups of 'port' (key 'key',
+ * taken over), compiled now when no port before had it. Returns 0 or
+ * -ENOMEM. */
+static int port_set(struct policy *p, const struct hostview_port *port,
+		    char *key, size_t *ret)
+{
+	struct set set = { .key = key, .first = p->remotes.n };
 	int r;
 
-	if (kvtab_get(&p->port_index, &ifindex))
-		return -EEXIST;
+	set.num.hash = kvtab_hash_finish(
+		kvtab_hash_add(KVTAB_HASH_INIT, key, strlen(key)));
+	for (size_t i = 0; i < p->sets.n; i++) {
+		if (p->sets.v[i].num.hash == set.num.hash &&
+		    !strcmp(p->sets.v[i].key, key)) {
+			free(key);
+			*ret = i;
+			return 0;
+		}
+	}
 	r = compile_dir(p, port, HOSTVIEW_SG_INGRESS);
 	if (!r)
 		r = compile_dir(p, port, HOSTVIEW_SG_EGRESS);
 	if (!r) {
-		pt.n = p->remotes.n - pt.first;
-		r = ARRAY_PUSH(p->ports, pt);
+		set.n = p->remotes.n - set.first;
+		r = ARRAY_PUSH(p->sets, set);
 	}
+	if (r < 0) {
+		p->remotes.n = set.first;
+		free(key);
+		return r;
+	}
+	*ret = p->sets.n - 1;
+	return 0;
+}
+
+int policy_add_port(struct policy *p, uint32_t ifindex,
+		    const struct hostview_port *port)
+{
+	struct port pt = { .ifindex = ifindex };
+	uint32_t idx = (uint32_t)p->ports.n;
+	char *key;
+	int r;
+
+	if (kvtab_get(&p->port_index, &ifindex))
+		return -EEXIST;
+	key = set_key(port);
+	if (!key)
+		return -ENOMEM;
+	r = port_set(p, port, key, &pt.set);
+	if (!r)
+		r = ARRAY_PUSH(p->ports, pt);
 	if (!r)
 		r = kvtab_put(&p->port_index, &ifindex, &idx);
-	if (r < 0) {
-		p->remotes.n = pt.first;
+	if (r < 0)
 		p->ports.n = idx;
-	}
 	return r;
 }
 
-/* Orders classes by hash, then content, so that the numbering (and its
- * collision probes) does not depend on the order ports were added. */
+/* Orders classes (given by pointers) by hash, then content, so that the
+ * numbering (and its collision probes) does not depend on the order ports
+ * were added. */
 static int cmp_class(const void *a, const void *b)
 {
-	const struct class *x = a, *y = b;
+	const struct class *x = *(const struct class *const *)a;
+	const struct class *y = *(const struct class *const *)b;
 
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
+	if (x->num.hash != y->num.hash)
+		return x->num.hash < y->num.hash ? -1 : 1;
 	if (x->n != y->n)
 		return x->n < y->n ? -1 : 1;
 	return memcmp(x->m, y->m, x->n * sizeof(*x->m));
 }
 
-/* Gives every class its number: its hash, or the next number free. */
-static int number_classes(struct policy *p)
+/* The same for sets of groups (given by pointers): hash, then key. */
+static int cmp_set(const void *a, const void *b)
 {
-	struct class **order;
+	const struct set *x = *(const struct set *const *)a;
+	const struct set *y = *(const struct set *const *)b;
+
+	if (x->num.hash != y->num.hash)
+		return x->num.hash < y->num.hash ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/*
+ * Gives each of the 'n' elements of 'base' ('size' bytes each, a struct
+ * numbered first) its number: its hash, or the next number free (never
+ * 0), in the order 'cmp' (which compares pointers to elements) gives.
+ */
+static int number_all(void *base, size_t n, size_t size,
+		      int (*cmp)(const void *, const void *))
+{
+	struct numbered **order;
 	struct kvtab used;
 	int r = 0;
 
-	if (!p->classes.n)
+	if (!n)
 		return 0;
-	order = malloc(p->classes.n * sizeof(*order));
+	order = malloc(n * sizeof(*order));
 	if (!order)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->classes.n; i++)
-		order[i] = &p->classes.v[i];
-	qsort(order, p->classes.n, sizeof(*order), cmp_class);
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct numbered *)((char *)base + i * size);
+	qsort(order, n, sizeof(*order), cmp);
 	kvtab_init(&used, sizeof(uint32_t), 0);
-	for (size_t i = 0; i < p->classes.n && !r; i++) {
+	for (size_t i = 0; i < n && !r; i++) {
 		uint32_t id = order[i]->hash ? order[i]->hash : 1;
 
 		while (kvtab_get(&used, &id))
@@ -502,7 +605,7 @@ static int class_entries(const struct class *c, struct kvtab *sg_rules)
 		const struct match *m = &c->m[i];
 		struct policy_port_prefix cover[POLICY_COVER_MAX];
 		struct weft_sg_rule_key key = { .prefixlen = 32,
-						.class = c->id };
+						.class = c->num.id };
 		size_t n;
 		int r;
 
@@ -527,7 +630,7 @@ static int class_entries(const struct class *c, struct kvtab *sg_rules)
 
 static uint32_t class_id(const struct policy *p, size_t idx)
 {
-	return idx == NO_CLASS ? 0 : p->classes.v[idx].id;
+	return idx == NO_CLASS ? 0 : p->classes.v[idx].num.id;
 }
 
 /* Adds class 'idx' (its number and content) to digest 'h'. */
@@ -543,17 +646,17 @@ static uint32_t hash_class(const struct policy *p, uint32_t h, size_t idx)
 	return kvtab_hash_add(h, c->m, c->n * sizeof(*c->m));
 }
 
-/* Writes the sg_remote entries of 'port' and computes its digest. */
-static int port_entries(const struct policy *p, struct port *port,
-			struct kvtab *sg_remote)
+/* Writes the sg_remote entries of 'set' and computes its digest. */
+static int set_entries(const struct policy *p, struct set *set,
+		       struct kvtab *sg_remote)
 {
 	uint32_t h = KVTAB_HASH_INIT;
 
-	for (size_t i = port->first; i < port->first + port->n; i++) {
+	for (size_t i = set->first; i < set->first + set->n; i++) {
 		const struct remote *rem = &p->remotes.v[i];
 		struct weft_sg_remote_key key = {
 			.prefixlen = 64 + rem->plen,
-			.ifindex = port->ifindex,
+			.policy = set->num.id,
 			.dir = rem->dir,
 			.ip = htonl(rem->ip),
 		};
@@ -569,25 +672,47 @@ static int port_entries(const struct policy *p, struct port *port,
 		h = hash_class(p, h, rem->cls);
 		h = hash_class(p, h, rem->any);
 	}
-	port->gen = kvtab_hash_finish(h);
+	/* The number too: a port moved to another set with the same rules
+	 * must check its connections against the new set's entries. */
+	h = kvtab_hash_add(h, &set->num.id, sizeof(set->num.id));
+	set->gen = kvtab_hash_finish(h);
 	return 0;
 }
 
 int policy_finish(struct policy *p, struct kvtab *sg_remote,
 		  struct kvtab *sg_rules)
 {
-	int r = number_classes(p);
+	int r = number_all(p->classes.v, p->classes.n, sizeof(*p->classes.v),
+			   cmp_class);
 
+	if (!r)
+		r = number_all(p->sets.v, p->sets.n, sizeof(*p->sets.v),
+			       cmp_set);
 	for (size_t i = 0; i < p->classes.n && !r; i++)
 		r = class_entries(&p->classes.v[i], sg_rules);
-	for (size_t i = 0; i < p->ports.n && !r; i++)
-		r = port_entries(p, &p->ports.v[i], sg_remote);
+	for (size_t i = 0; i < p->sets.n && !r; i++)
+		r = set_entries(p, &p->sets.v[i], sg_remote);
 	return r;
+}
+
+/* The set of the port of 'ifindex', or NULL. */
+static const struct set *port_set_of(const struct policy *p, uint32_t ifindex)
+{
+	const uint32_t *idx = kvtab_get(&p->port_index, &ifindex);
+
+	return idx ? &p->sets.v[p->ports.v[*idx].set] : NULL;
 }
 
 uint32_t policy_port_gen(const struct policy *p, uint32_t ifindex)
 {
-	const uint32_t *idx = kvtab_get(&p->port_index, &ifindex);
+	const struct set *set = port_set_of(p, ifindex);
 
-	return idx ? p->ports.v[*idx].gen : 0;
+	return set ? set->gen : 0;
+}
+
+uint32_t policy_port_id(const struct policy *p, uint32_t ifindex)
+{
+	const struct set *set = port_set_of(p, ifindex);
+
+	return set ? set->num.id : 0;
 }

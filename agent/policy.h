@@ -51,10 +51,15 @@ int policy_finish(struct policy *p, struct kvtab *sg_remote,
 		  struct kvtab *sg_rules);
 
 /* After policy_finish(): the digest of the compiled policy of the port of
- * 'ifindex' (its sg_remote entries and the contents of the classes they
- * name; the same on every run for the same rules and members). 0 when
- * that port was not added. */
+ * 'ifindex' (its set's sg_remote entries, the contents of the classes they
+ * name, and its policy_id; the same on every run for the same rules and
+ * members). 0 when that port was not added. */
 uint32_t policy_port_gen(const struct policy *p, uint32_t ifindex);
+
+/* After policy_finish(): the policy_id of the port of 'ifindex' (the key
+ * of its rules in sg_remote, shared by every port with the same set of
+ * groups; never 0), or 0 when that port was not added. */
+uint32_t policy_port_id(const struct policy *p, uint32_t ifindex);
 
 /* The number of distinct classes (for logs and tests). */
 size_t policy_class_count(const struct policy *p);

@@ -259,8 +259,9 @@ static int port_entries(struct dp_state *out, struct policy *pol,
 	return 0;
 }
 
-/* Writes the compiled security groups into 'out' and the policy_gen of
- * each local port with WEFT_PORT_F_POLICY into its ports entry. */
+/* Writes the compiled security groups into 'out' and the policy_gen and
+ * policy_id of each local port with WEFT_PORT_F_POLICY into its ports
+ * entry. */
 static int policy_entries(struct dp_state *out, struct policy *pol,
 			  const struct reconcile_local_port *ports, size_t n)
 {
@@ -277,6 +278,7 @@ static int policy_entries(struct dp_state *out, struct policy *pol,
 			continue;
 		port = *cur;
 		port.policy_gen = policy_port_gen(pol, key);
+		port.policy_id = policy_port_id(pol, key);
 		r = kvtab_put(&out->maps[DP_MAP_PORTS], &key, &port);
 	}
 	return r;

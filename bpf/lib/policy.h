@@ -40,17 +40,18 @@ static __always_inline int policy_class_admits(__u32 class, __u8 proto,
 }
 
 /*
- * Whether the rules of the port on 'ifindex' admit the connection 'key'
+ * Whether the rules of policy 'policy' (a port's policy_id) admit the
+ * connection 'key'
  * (its original tuple; key->dir says which rule set) to 'port': the remote
  * address (the source for ingress, the destination for egress) picks its
  * classes in sg_remote, and either class must admit the protocol and port.
  */
 static __always_inline int
-policy_admits(__u32 ifindex, const struct weft_ct_key *key, __be16 port)
+policy_admits(__u32 policy, const struct weft_ct_key *key, __be16 port)
 {
 	struct weft_sg_remote_key rkey = {
 		.prefixlen = 64 + 32,
-		.ifindex = ifindex,
+		.policy = policy,
 		.dir = key->dir,
 		.ip = key->dir == WEFT_CT_INGRESS ? key->saddr : key->daddr,
 	};
@@ -85,7 +86,8 @@ static __always_inline int policy_refused(__u32 dir)
 
 /*
  * Checks again connection 'e' (key 'key', its original tuple) admitted
- * under another policy than the port's current 'gen': still admitted, it
+ * under another policy than the port's current 'gen' (its rules are those
+ * of 'policy'): still admitted, it
  * takes 'gen'; no longer admitted, the entry is deleted and the packet
  * dropped as refused by the connection's rules. Connections are only
  * tracked for TCP, UDP and ICMP echo, whose first packet's port is in the
@@ -93,11 +95,11 @@ static __always_inline int policy_refused(__u32 dir)
  */
 static __always_inline int policy_revalidate(struct weft_ct_entry *e,
 					     const struct weft_ct_key *key,
-					     __u32 ifindex, __u32 gen)
+					     __u32 policy, __u32 gen)
 {
 	if (e->policy_gen == gen)
 		return WEFT_OK;
-	if (!policy_admits(ifindex, key, policy_port(key, WEFT_ICMP_ECHO, 0))) {
+	if (!policy_admits(policy, key, policy_port(key, WEFT_ICMP_ECHO, 0))) {
 		bpf_map_delete_elem(&ct, key);
 		return policy_refused(key->dir);
 	}
@@ -105,29 +107,36 @@ static __always_inline int policy_revalidate(struct weft_ct_entry *e,
 	return WEFT_OK;
 }
 
+/* policy_conntrack() takes the network and the direction in one argument
+ * (BPF calls have five): vni | dir << WEFT_POLICY_DIR_SHIFT. */
+#define WEFT_POLICY_DIR_SHIFT 24
+
 /*
  * The security group check of the IPv4 packet in 'skb' for the port on
- * 'ifindex' (network 'vni', policy digest 'gen'), in direction 'dir'
- * (WEFT_CT_EGRESS from the port, WEFT_CT_INGRESS to it). Returns WEFT_OK
+ * 'ifindex' (network and direction in 'vni_dir', policy digest 'gen',
+ * rules of 'policy'), in direction WEFT_CT_EGRESS (from the port) or
+ * WEFT_CT_INGRESS (to it). Returns WEFT_OK
  * or the drop reason: WEFT_DROP_FRAGMENT, WEFT_DROP_CT_INVALID,
  * WEFT_DROP_CT_WINDOW, WEFT_DROP_POLICY_INGRESS/EGRESS,
  * WEFT_DROP_MALFORMED.
  */
 __attribute__((noinline)) int policy_conntrack(struct __sk_buff *skb,
-					       __u32 ifindex, __u32 vni,
-					       __u32 gen, __u32 dir)
+					       __u32 ifindex, __u32 vni_dir,
+					       __u32 gen, __u32 policy)
 {
+	__u32 vni = vni_dir & ((1u << WEFT_POLICY_DIR_SHIFT) - 1);
+	__u32 dir = (vni_dir >> WEFT_POLICY_DIR_SHIFT) & 1;
 	struct ct_pkt p = {};
 	struct weft_ct_entry *e;
 	__u64 now;
 	int d = 0, r;
 
-	r = ct_parse(skb, vni, dir & 1, &p);
+	r = ct_parse(skb, vni, dir, &p);
 	if (r != WEFT_OK)
 		return r;
 	if (p.kind == CT_KIND_RULES)
 		return policy_admits(
-			       ifindex, &p.key,
+			       policy, &p.key,
 			       policy_port(&p.key, p.icmp_type, p.icmp_code)) ?
 			       WEFT_OK :
 			       policy_refused(p.key.dir);
@@ -137,7 +146,7 @@ __attribute__((noinline)) int policy_conntrack(struct __sk_buff *skb,
 	if (p.kind == CT_KIND_RELATED)
 		return e ? WEFT_OK : WEFT_DROP_CT_INVALID;
 	if (e) {
-		r = policy_revalidate(e, &p.key, ifindex, gen);
+		r = policy_revalidate(e, &p.key, policy, gen);
 		if (r != WEFT_OK)
 			return r;
 		r = ct_update(e, d, &p, now);
@@ -157,7 +166,7 @@ __attribute__((noinline)) int policy_conntrack(struct __sk_buff *skb,
 
 	if (!ct_can_start(&p))
 		return WEFT_DROP_CT_INVALID;
-	if (!policy_admits(ifindex, &p.key,
+	if (!policy_admits(policy, &p.key,
 			   policy_port(&p.key, p.icmp_type, p.icmp_code)))
 		return policy_refused(p.key.dir);
 	ct_create(&p, ifindex, gen, now);
@@ -251,7 +260,9 @@ static __always_inline int policy_check(struct __sk_buff *skb,
 
 	if (!(port->flags & WEFT_PORT_F_POLICY))
 		return WEFT_OK;
-	r = policy_conntrack(skb, ifindex, port->vni, port->policy_gen, dir);
+	r = policy_conntrack(skb, ifindex,
+			     port->vni | (dir & 1) << WEFT_POLICY_DIR_SHIFT,
+			     port->policy_gen, port->policy_id);
 	if (r != WEFT_OK && r != WEFT_DROP_MALFORMED)
 		policy_log_drop(skb, ifindex, port->vni, dir, (__u32)r);
 	return r;

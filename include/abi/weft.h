@@ -85,6 +85,9 @@ struct weft_port {
 	 * admitted under another value is checked against the rules again
 	 * on its next packet and ended when they no longer admit it. */
 	__u32 policy_gen;
+	/* The key of the port's rules in sg_remote: every port with the same
+	 * set of security groups has the same policy (0: none). */
+	__u32 policy_id;
 };
 
 /* fdb: where a MAC of a network lives. */
@@ -258,9 +261,9 @@ struct weft_ct_entry {
  * Security group rules, compiled by the agent (docs/security-groups.md).
  * Two LPM lookups decide a new connection, whatever the number of rules:
  *
- * 1. sg_remote: (local port, direction, remote address) -> two rule
- *    classes: 'class', the rules whose remote prefix (or remote group
- *    member) is the longest match or contains it, /0 excluded; and
+ * 1. sg_remote: (the local port's policy, direction, remote address) ->
+ *    two rule classes: 'class', the rules whose remote prefix (or remote
+ *    group member) is the longest match or contains it, /0 excluded; and
  *    'any_class', the port's rules that admit any remote address. The
  *    agent writes a /0 entry (class 0) when the port has such rules. The
  *    remote address is the source for INGRESS, the destination for
@@ -275,7 +278,7 @@ struct weft_ct_entry {
  */
 struct weft_sg_remote_key {
 	__u32 prefixlen; /* 64 + remote prefix length */
-	__u32 ifindex; /* the local port */
+	__u32 policy; /* the local port's policy_id */
 	__u32 dir; /* enum weft_ct_dir */
 	__be32 ip; /* remote address prefix */
 };

@@ -2009,6 +2009,7 @@ static void set_policy(uint32_t ifindex, uint32_t gen)
 	assert_int_equal(bpf_map_lookup_elem(fd, &ifindex, &p), 0);
 	p.flags |= WEFT_PORT_F_POLICY;
 	p.policy_gen = gen;
+	p.policy_id = ifindex; /* the tests key a port's rules by its tap */
 	put(fd, &ifindex, &p);
 }
 
@@ -2018,7 +2019,7 @@ static void add_sg_remote(uint32_t ifindex, uint32_t dir, uint32_t ip,
 			  int prefix, uint32_t class, uint32_t any_class)
 {
 	struct weft_sg_remote_key k = { .prefixlen = 64 + (uint32_t)prefix,
-					.ifindex = ifindex,
+					.policy = ifindex,
 					.dir = dir,
 					.ip = ip };
 	struct weft_sg_remote v = { .class = class, .any_class = any_class };
@@ -3289,7 +3290,7 @@ static void sg_revocation(void **state)
 	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(skel->maps.sg_remote),
 					     &(struct weft_sg_remote_key){
 						     .prefixlen = 96,
-						     .ifindex = IF_A,
+						     .policy = IF_A,
 						     .dir = WEFT_CT_EGRESS,
 						     .ip = IP_D }),
 			 0);

@@ -19,6 +19,7 @@
 #define G2 "22222222-2222-4222-8222-222222222222"
 #define P1 "aaaaaaaa-1111-4111-8111-111111111111"
 #define P2 "bbbbbbbb-2222-4222-8222-222222222222"
+#define P3 "cccccccc-3333-4333-8333-333333333333"
 
 /* A rule; 'proto', 'min', 'max' < 0 are null. */
 static json_t *rule(const char *dir, int proto, int min, int max,
@@ -109,7 +110,9 @@ static const struct weft_sg_remote *remote(const struct compiled *c,
 					   uint32_t ifindex, uint32_t dir,
 					   uint32_t ip, uint32_t plen)
 {
-	struct weft_sg_remote_key k = { 64 + plen, ifindex, dir, htonl(ip) };
+	struct weft_sg_remote_key k = { 64 + plen,
+					policy_port_id(c->pol, ifindex), dir,
+					htonl(ip) };
 
 	return kvtab_get(&c->remote, &k);
 }
@@ -316,8 +319,8 @@ static void test_icmp_and_ranges(void **state)
 	hostview_destroy(&v);
 }
 
-/* Two ports with the same groups share the classes; a port with another
- * set of rules gets classes of its own. */
+/* Two ports with the same groups share their policy (sg_remote entries)
+ * and classes; a port with another set of rules gets its own. */
 static json_t *two_ports_view(const char *members_extra)
 {
 	json_t *members = json_pack("[s, s]", "10.0.0.3", "10.0.1.0/24");
@@ -349,8 +352,12 @@ static void test_remote_group_and_dedup(void **state)
 	load(&v, two_ports_view(NULL));
 	compile(&v, ids, 2, &c);
 
-	/* Per port: the two members, and egress /0. */
-	assert_int_equal(c.remote.count, 6);
+	/* Per set of groups, shared by both ports: the two members, and
+	 * egress /0. */
+	assert_int_equal(c.remote.count, 3);
+	assert_int_equal(policy_port_id(c.pol, 10), policy_port_id(c.pol, 11));
+	assert_int_not_equal(policy_port_id(c.pol, 10), 0);
+	assert_int_equal(policy_port_id(c.pol, 12), 0); /* not added */
 	a = remote(&c, 10, WEFT_CT_INGRESS, 0x0a000003, 32);
 	b = remote(&c, 11, WEFT_CT_INGRESS, 0x0a000003, 32);
 	c24 = remote(&c, 10, WEFT_CT_INGRESS, 0x0a000100, 24);
@@ -367,6 +374,43 @@ static void test_remote_group_and_dedup(void **state)
 	assert_int_equal(c.rules.count, 2);
 	assert_int_equal(policy_port_gen(c.pol, 10),
 			 policy_port_gen(c.pol, 11));
+	release(&c);
+	hostview_destroy(&v);
+}
+
+/* Ports share a policy by their set of groups, whatever its order; a
+ * port with another set (here: the same rules through G1 alone) has
+ * another policy_id and another digest, so that its connections are
+ * checked against its own entries. */
+static void test_policy_sets(void **state)
+{
+	static const char *const ids[] = { P1, P2, P3 };
+	struct hostview v;
+	struct compiled c;
+	json_t *objs = two_ports_view(NULL);
+
+	json_array_set_new(
+		objs, 2,
+		port(P1, "fa:16:3e:00:00:01", json_pack("[s, s]", G1, G2)));
+	json_array_set_new(objs, 3,
+			   port(P2, "fa:16:3e:00:00:02",
+				json_pack("[s, s, s]", G2, G1, G2)));
+	json_array_append_new(
+		objs, port(P3, "fa:16:3e:00:00:03", json_pack("[s]", G1)));
+	load(&v, objs);
+	compile(&v, ids, 3, &c);
+	assert_int_equal(policy_port_id(c.pol, 10), policy_port_id(c.pol, 11));
+	assert_int_equal(policy_port_gen(c.pol, 10),
+			 policy_port_gen(c.pol, 11));
+	assert_int_not_equal(policy_port_id(c.pol, 10),
+			     policy_port_id(c.pol, 12));
+	assert_int_not_equal(policy_port_gen(c.pol, 10),
+			     policy_port_gen(c.pol, 12));
+	assert_non_null(remote(&c, 10, WEFT_CT_INGRESS, 0x0a000003, 32));
+	assert_non_null(remote(&c, 12, WEFT_CT_INGRESS, 0x0a000003, 32));
+	/* G2's own tcp 443 from anywhere: only the G1+G2 set has it. */
+	assert_non_null(remote(&c, 10, WEFT_CT_INGRESS, 0, 0));
+	assert_null(remote(&c, 12, WEFT_CT_INGRESS, 0, 0));
 	release(&c);
 	hostview_destroy(&v);
 }
@@ -507,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_nested_prefixes),
 		cmocka_unit_test(test_icmp_and_ranges),
 		cmocka_unit_test(test_remote_group_and_dedup),
+		cmocka_unit_test(test_policy_sets),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_membership_changes_gen),
 		cmocka_unit_test(test_no_rules),

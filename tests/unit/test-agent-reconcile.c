@@ -558,11 +558,17 @@ static void test_policy(void **state)
 		struct kvtab_iter it = { 0 };
 		struct kvtab_node *n;
 
+		/* All p1's: keyed by its policy_id (p3's set of no groups
+		 * has an id and no entries). */
+		assert_int_not_equal(port_of(&f.desired, 10)->policy_id, 0);
+		assert_int_not_equal(port_of(&f.desired, 12)->policy_id, 0);
+		assert_int_not_equal(port_of(&f.desired, 10)->policy_id,
+				     port_of(&f.desired, 12)->policy_id);
 		while ((n = kvtab_next(&f.desired.maps[DP_MAP_SG_REMOTE], &it)))
 			assert_int_equal(((const struct weft_sg_remote_key *)
 						  kvtab_node_key(n))
-						 ->ifindex,
-					 10);
+						 ->policy,
+					 port_of(&f.desired, 10)->policy_id);
 	}
 	/* tcp 22; icmp; any. */
 	assert_int_equal(f.desired.maps[DP_MAP_SG_RULES].count, 3);
