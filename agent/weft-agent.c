@@ -112,6 +112,29 @@ static void report_status(struct agent *a, const char *id, bool active,
 	json_decref(msg);
 }
 
+/* Attaches the port program to the taps of local ports that have one and
+ * are not attached yet; failures are left to update_ports(). */
+static void attach_new_taps(struct agent *a,
+			    const struct reconcile_local_port *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t ifindex = ports[i].ifindex;
+
+		int r;
+
+		if (!ifindex || kvtab_get(&a->attached, &ifindex))
+			continue;
+		r = datapath_attach(a->dp, (int)ifindex, DATAPATH_PROG_PORT);
+		if (r < 0)
+			continue;
+		log_msg(r ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+			"port %s: %s %s (ifindex %u)", ports[i].id,
+			r ? "attached to" : "already attached to", ports[i].tap,
+			ifindex);
+		kvtab_put(&a->attached, &ifindex, NULL);
+	}
+}
+
 /* Attaches the port program to the taps of local ports that have one,
  * reports port status changes, and forgets taps that went. Returns true
  * when something failed and deserves a retry. */
@@ -201,8 +224,13 @@ static void reconcile(struct agent *a)
 		schedule_reconcile(a, RETRY_MS);
 		return;
 	}
-	/* Maps first, then attachments: a program attached to a tap finds
-	 * that tap's entries already there. */
+	/* New taps get the port program before the maps make them
+	 * reachable (their fdb entries): a VM that answers its first packet
+	 * at once must find the program there for its ARP request, or it
+	 * waits for its kernel's retry (1 s). Until its port entry is
+	 * written (in this same diff, before the fdb), the program drops
+	 * what the tap sends (no_port), as the host would have. */
+	attach_new_taps(a, ports, n_ports);
 	r = reconcile_diff(&desired, &a->present, datapath_apply, a->dp, &res);
 	dp_state_destroy(&desired);
 	if (r < 0) {

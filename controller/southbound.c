@@ -909,6 +909,18 @@ static bool host_affected(struct sb_host *h, struct changes *ch)
 	return affected;
 }
 
+/* Orders connections (given by pointers) by the size of their host's last
+ * view. */
+static int cmp_view_size(const void *a, const void *b)
+{
+	const struct sb_conn *x = *(struct sb_conn *const *)a;
+	const struct sb_conn *y = *(struct sb_conn *const *)b;
+	size_t nx = x->host ? json_object_size(x->host->view) : 0;
+	size_t ny = y->host ? json_object_size(y->host->view) : 0;
+
+	return nx < ny ? -1 : nx > ny;
+}
+
 static void process_changes(evutil_socket_t fd, short what, void *arg)
 {
 	struct southbound *sb = arg;
@@ -916,6 +928,8 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 	struct changes ch = { json_object(), json_object(), json_object(),
 			      json_object(), json_object(), false };
 	json_t *hosts = NULL, *secgroups = NULL, *doc;
+	struct sb_conn **order = NULL, *c;
+	size_t n = 0;
 	const char *id;
 	void *tmp;
 	int r;
@@ -943,11 +957,26 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 		if (subnet)
 			json_object_set_new(ch.subnets, id, subnet);
 	}
-	for (struct sb_conn *c = sb->conns, *next; c; c = next) {
-		struct sb_host *h = c->host;
+	for (c = sb->conns; c; c = c->next)
+		n++;
+	order = calloc(n ? n : 1, sizeof(*order));
+	if (!order) {
+		log_err("southbound: out of memory; agents get snapshots");
+		while (sb->conns)
+			conn_close(sb->conns, "out of memory");
+		goto done;
+	}
+	n = 0;
+	for (c = sb->conns; c; c = c->next)
+		order[n++] = c;
+	/* Smaller views first: their deltas are quick to compute, and a
+	 * host that merely reaches a new port (its ARP answer) is not kept
+	 * waiting behind the large view of the port's own host. */
+	qsort(order, n, sizeof(*order), cmp_view_size);
+	for (size_t i = 0; i < n; i++) {
+		struct sb_host *h = order[i]->host;
 		json_t *view = NULL;
 
-		next = c->next;
 		if (!h)
 			continue;
 		if (!host_affected(h, &ch)) {
@@ -962,13 +991,14 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 					 secgroups, sb->opts.dns_domain, &view);
 		if (r < 0) {
 			/* The agent reconnects and gets a snapshot. */
-			conn_close(c, "cannot compute its view: %s",
+			conn_close(order[i], "cannot compute its view: %s",
 				   strerror(-r));
 			continue;
 		}
-		send_delta(c, view, now, false);
+		send_delta(order[i], view, now, false);
 	}
 done:
+	free(order);
 	if (now > sb->processed)
 		sb->processed = now;
 	json_decref(hosts);
