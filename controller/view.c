@@ -165,14 +165,29 @@ int view_agent_hosts(struct store *s, json_t **ret)
 	return 0;
 }
 
+/* The routes of 'list' (host_routes or a router's routes) as a view
+ * sends them: destination and nexthop only. A new array. */
+static json_t *route_list(json_t *list)
+{
+	json_t *routes = json_array(), *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		json_array_append_new(
+			routes,
+			json_pack("{s:O, s:O}", "destination",
+				  json_object_get(e, "destination"), "nexthop",
+				  json_object_get(e, "nexthop")));
+	return routes;
+}
+
 json_t *view_subnet_object(json_t *subnet, json_t *network,
 			   const char *dns_domain)
 {
 	const char *id = str(subnet, "id"), *cidr = str(subnet, "cidr");
-	json_t *gw = json_object_get(subnet, "gateway_ip"), *routes, *e;
+	json_t *gw = json_object_get(subnet, "gateway_ip"), *routes;
 	char key[64], server[NETADDR_IPV4_STRLEN];
 	uint32_t net, first, last;
-	size_t i;
 	int plen;
 
 	if (!id || !cidr || netaddr_parse_cidr4(cidr, true, &net, &plen) < 0)
@@ -186,13 +201,7 @@ json_t *view_subnet_object(json_t *subnet, json_t *network,
 		ipam_host_range(net, plen, &first, &last);
 		netaddr_format_ipv4(last, server);
 	}
-	routes = json_array();
-	json_array_foreach(json_object_get(subnet, "host_routes"), i, e)
-		json_array_append_new(
-			routes,
-			json_pack("{s:O, s:O}", "destination",
-				  json_object_get(e, "destination"), "nexthop",
-				  json_object_get(e, "nexthop")));
+	routes = route_list(json_object_get(subnet, "host_routes"));
 	return checked(json_pack(
 		"{s:s, s:s, s:s, s:O, s:O, s:s, s:O, s:b, s:O, s:o, s:O, s:s, s:s}",
 		"key", key, "kind", "subnet", "id", id, "network_id",
@@ -328,7 +337,8 @@ static json_t *router_object(struct store *s, json_t *doc, json_t *ports,
 			     json_t *parts)
 {
 	const char *id = str(doc, "id");
-	json_t *ifaces = json_array(), *routes = json_array(), *port, *e;
+	json_t *ifaces = json_array(), *port;
+	json_t *routes = route_list(json_object_get(doc, "routes"));
 	uint32_t key;
 	char k[64];
 	size_t i;
@@ -372,12 +382,6 @@ static json_t *router_object(struct store *s, json_t *doc, json_t *ports,
 				  "prefixlen", plen, "mac",
 				  json_object_get(port, "mac_address")));
 	}
-	json_array_foreach(json_object_get(doc, "routes"), i, e)
-		json_array_append_new(
-			routes,
-			json_pack("{s:O, s:O}", "destination",
-				  json_object_get(e, "destination"), "nexthop",
-				  json_object_get(e, "nexthop")));
 	snprintf(k, sizeof(k), "router:%s", id);
 	return checked(
 		json_pack("{s:s, s:s, s:s, s:I, s:b, s:o, s:o}", "key", k,

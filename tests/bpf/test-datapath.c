@@ -1890,7 +1890,7 @@ static void ip_options_and_fragments_routed(void **state)
 
 /* --- DHCP hand-off ------------------------------------------------------ */
 
-/* A DHCP client message (UDP 'sport' -> 67) with a stub BOOTP body. */
+/* A DHCP client message (UDP 'sport' -> 67) with a minimal BOOTP body (its fields are not read). */
 static struct frame dhcp_frame(const uint8_t dst[6], const uint8_t src[6],
 			       uint32_t saddr, uint32_t daddr, uint16_t sport)
 {
