@@ -33,10 +33,18 @@ const char *const weft_drop_reason_names[WEFT_DROP_MAX] = {
 	[WEFT_DROP_CT_INVALID] = "ct_invalid",
 	[WEFT_DROP_CT_WINDOW] = "ct_window",
 	[WEFT_DROP_FRAGMENT] = "fragment",
+	[WEFT_DROP_NO_GATEWAY] = "no_gateway",
+	[WEFT_DROP_NO_EXT_ROUTER] = "no_ext_router",
+	[WEFT_DROP_FIP_UNASSOCIATED] = "fip_unassociated",
+	[WEFT_DROP_EXT_UNKNOWN_DST] = "ext_unknown_dst",
+	[WEFT_DROP_EXT_SPOOF] = "ext_spoof",
+	[WEFT_DROP_SNAT_NO_STATE] = "snat_no_state",
+	[WEFT_DROP_SNAT_EXHAUSTED] = "snat_exhausted",
+	[WEFT_DROP_NAT_PROTO] = "nat_proto",
 };
 
 /* A reason added to the enum without a name here fails this. */
-_Static_assert(WEFT_DROP_FRAGMENT + 1 == WEFT_DROP_MAX,
+_Static_assert(WEFT_DROP_NAT_PROTO + 1 == WEFT_DROP_MAX,
 	       "name every enum weft_drop_reason in weft_drop_reason_names");
 
 const char *drop_reason_name(enum weft_drop_reason reason)

@@ -28,6 +28,25 @@
 #define WEFT_MAX_CT 262144 /* tracked connections per host (LRU) */
 #define WEFT_MAX_SG_REMOTE 131072 /* (port, direction, remote prefix) */
 #define WEFT_MAX_SG_RULES 262144 /* (class, protocol, port prefix) */
+#define WEFT_MAX_GATEWAYS 16 /* gateway slots (docs/gateways.md) */
+#define WEFT_GW_BUCKETS 256 /* consistent-hash buckets of gw_table */
+#define WEFT_MAX_EXT_ROUTERS 4096 /* routers with an external gateway */
+#define WEFT_MAX_FIPS 65536 /* floating IPs */
+#define WEFT_MAX_SNAT 262144 /* SNAT translations per gateway (LRU) */
+
+/* The VNI of a frame one gateway hands to another: the original external
+ * frame, as it arrived on the uplink, for the gateway that owns its SNAT
+ * port. weftd never allocates it to a network. */
+#define WEFT_VNI_HANDOFF 0xFFFFFFu
+
+/* SNAT port shares: gateway slot s translates only to ports (and ICMP echo
+ * ids) in [WEFT_SNAT_PORT_MIN + s * WEFT_SNAT_PORTS_PER_SLOT,
+ * WEFT_SNAT_PORT_MIN + (s + 1) * WEFT_SNAT_PORTS_PER_SLOT). */
+#define WEFT_SNAT_PORT_MIN 1024
+#define WEFT_SNAT_PORTS_PER_SLOT 4032 /* (65536 - 1024) / 16 */
+/* Ports tried (from a hash of the flow) before a translation is refused
+ * as WEFT_DROP_SNAT_EXHAUSTED. */
+#define WEFT_SNAT_PROBES 16
 
 /* Why a packet was dropped. Counted per port (or per tunnel device). Keep
  * weft_drop_reason_names in lib/drop-reasons.c in step. */
@@ -66,6 +85,21 @@ enum weft_drop_reason {
 			       * echo reply) or ICMP error with no entry */
 	WEFT_DROP_CT_WINDOW, /* TCP segment outside the tracked window */
 	WEFT_DROP_FRAGMENT, /* IP fragment on a port with security groups */
+	/* North-south (docs/gateways.md). */
+	WEFT_DROP_NO_GATEWAY, /* routed out of a router with an external
+			       * gateway, but no gateway node is alive */
+	WEFT_DROP_NO_EXT_ROUTER, /* gateway: a frame for a router it knows no
+				  * external gateway of */
+	WEFT_DROP_FIP_UNASSOCIATED, /* uplink: to a floating IP with no port */
+	WEFT_DROP_EXT_UNKNOWN_DST, /* uplink: to an address weft does not
+				    * serve */
+	WEFT_DROP_EXT_SPOOF, /* uplink: from an address weft serves (a
+			      * floating IP, a router's external IP) */
+	WEFT_DROP_SNAT_NO_STATE, /* uplink: to a router's external IP, with no
+				  * translation for that port and remote */
+	WEFT_DROP_SNAT_EXHAUSTED, /* no free port in this gateway's share */
+	WEFT_DROP_NAT_PROTO, /* a protocol NAT cannot translate (not TCP, UDP,
+			      * ICMP echo or ICMP error) */
 	WEFT_DROP_MAX,
 };
 
@@ -119,14 +153,20 @@ struct weft_route_key {
 enum weft_route_kind {
 	WEFT_ROUTE_CONNECTED = 1, /* a subnet the router has an interface on */
 	WEFT_ROUTE_NEXTHOP = 2, /* a static route: look 'nexthop' up again */
+	/* Out through the router's external gateway: the agent writes 0/0
+	 * with this kind for a router that has one. The packet goes to a
+	 * gateway node picked by gw_table (docs/gateways.md). */
+	WEFT_ROUTE_EXTERNAL = 3,
 };
 
 struct weft_route {
 	__u32 kind; /* enum weft_route_kind */
 	__u32 vni; /* CONNECTED: the interface's network */
-	__u8 mac[6]; /* CONNECTED: the interface's MAC */
+	__u8 mac[6]; /* CONNECTED: the interface's MAC; EXTERNAL: the MAC
+		      * of the router's gateway port */
 	__u16 pad;
-	__be32 ifaddr; /* CONNECTED: the interface's address */
+	__be32 ifaddr; /* CONNECTED: the interface's address; EXTERNAL: the
+			* router's external IP */
 	__be32 nexthop; /* NEXTHOP: the next hop, on a connected subnet */
 };
 
@@ -253,7 +293,11 @@ struct weft_ct_entry {
 	__u32 ifindex; /* the local port */
 	__u32 policy_gen; /* the port's policy_gen when last admitted */
 	__u8 state; /* enum weft_ct_state */
-	__u8 pad[7];
+	/* 1 + the slot of the gateway node that carries this connection to
+	 * the outside (0: none yet): a connection stays on its gateway while
+	 * that gateway is alive (docs/gateways.md). */
+	__u8 gw;
+	__u8 pad[6];
 	struct weft_ct_tcp tcp[2]; /* TCP only: [0] opener, [1] other */
 };
 
@@ -311,8 +355,115 @@ struct weft_config {
 	/* Security group drops reported in drop_events, at most this many a
 	 * second on each CPU; 0: none. */
 	__u32 log_drops_per_sec;
+	__u32 flags; /* WEFT_CONFIG_F_* */
+	/* Gateway nodes only (WEFT_CONFIG_F_GATEWAY): */
+	__u32 uplink_ifindex; /* the interface on the external network */
+	__be32 uplink_ip; /* its own address there (BGP, BFD): passed to the
+			   * stack, never translated */
+	__u32 gw_slot; /* this gateway's slot, 0..WEFT_MAX_GATEWAYS-1 */
 	__u32 pad; /* zero */
 };
+
+#define WEFT_CONFIG_F_GATEWAY (1u << 0) /* this host is a gateway node */
+
+/*
+ * North-south (docs/gateways.md).
+ *
+ * gw_slots: array of WEFT_MAX_GATEWAYS, index = gateway slot (weftd
+ * assigns each gateway agent one, stable for its life). Every host has it:
+ * hypervisors to keep a connection on its gateway, gateways to hand a SNAT
+ * reply to the owner of its port. ip 0: no gateway in that slot.
+ */
+#define WEFT_GW_F_ALIVE (1u << 0) /* the agent's probes say it answers */
+
+struct weft_gw_slot {
+	__be32 ip; /* the gateway's underlay address */
+	__u32 flags; /* WEFT_GW_F_* */
+};
+
+/* gw_table: array of WEFT_GW_BUCKETS; a flow's bucket is a hash of its
+ * tuple (and network). The agent fills every bucket with an alive gateway
+ * by rendezvous hashing, so a gateway that comes or goes moves only the
+ * buckets it gains or loses. ip 0: no alive gateway. */
+struct weft_gw_bucket {
+	__be32 ip; /* the gateway's underlay address */
+	__u32 slot; /* its slot */
+};
+
+/* ext_routers (gateways): key = router key (__u32). */
+#define WEFT_EXT_F_SNAT (1u << 0) /* enable_snat */
+
+struct weft_ext_router {
+	__be32 ext_ip; /* the router's address on the external network */
+	__u8 ext_mac[6]; /* its gateway port's MAC */
+	__u16 flags; /* WEFT_EXT_F_* */
+};
+
+/* fips (gateways): outbound 1:1 translation, (network, fixed IP) -> the
+ * floating IP. Only associated floating IPs are here. */
+struct weft_fip_key {
+	__u32 vni;
+	__be32 fixed_ip;
+};
+
+struct weft_fip {
+	__be32 fip;
+	__u32 router; /* the router whose gateway serves it */
+};
+
+/* ext_addrs (gateways): every external address weft serves, key = __be32
+ * address: inbound dispatch, and the spoof check of outside sources. */
+enum weft_ext_kind {
+	WEFT_EXT_FIP = 1, /* a floating IP: vni 0 when not associated */
+	WEFT_EXT_ROUTER = 2, /* a router's external IP: SNAT replies */
+};
+
+struct weft_ext_addr {
+	__u32 kind; /* enum weft_ext_kind */
+	__u32 vni; /* FIP: the port's network (0: not associated) */
+	__be32 fixed_ip; /* FIP: the port's fixed IP */
+	__u32 router; /* the router key */
+};
+
+/* SNAT state (gateways), two LRU hashes written together by the gateway
+ * that owns the port. snat_out: the inside flow -> its translation. */
+struct weft_snat_key {
+	__u32 vni; /* network of the inside address */
+	__be32 saddr; /* inside address */
+	__be32 daddr; /* outside (remote) address */
+	__be16 sport; /* inside port; ICMP echo: the id */
+	__be16 dport; /* remote port; ICMP echo: 0 */
+	__u8 proto;
+	__u8 pad[3]; /* zero */
+};
+
+struct weft_snat_out {
+	__be32 ext_ip;
+	__be16 ext_port; /* ICMP echo: the id on the outside */
+	__u16 pad;
+	__u64 expires_ns; /* bpf_ktime_get_ns() after which it may be reused */
+};
+
+/* snat_in: (external IP, port, protocol) -> the inside flow. A reply must
+ * come from the flow's remote address and port. */
+struct weft_snat_in_key {
+	__be32 ext_ip;
+	__be16 ext_port;
+	__u8 proto;
+	__u8 pad; /* zero */
+};
+
+struct weft_snat_in {
+	struct weft_snat_key orig; /* the inside flow (snat_out's key) */
+	__u32 router;
+	__u32 pad;
+	__u64 expires_ns;
+};
+
+/* Idle timeouts of SNAT translations, seconds. */
+#define WEFT_SNAT_TIMEOUT_TCP 7440
+#define WEFT_SNAT_TIMEOUT_UDP 180
+#define WEFT_SNAT_TIMEOUT_ICMP 30
 
 /* drop_events: a ring buffer of the packets that security groups or
  * connection tracking dropped (reasons POLICY_INGRESS, POLICY_EGRESS,
