@@ -150,15 +150,72 @@ struct {
 	__type(value, struct drop_log_state);
 } drop_log_state SEC(".maps");
 
-/* ifindex of a port or of the VXLAN device -> per-CPU counters. One entry
- * per port and one for the VXLAN device, so it is sized like ports. */
+/* ifindex of a port, of the VXLAN device or of a gateway's uplink ->
+ * per-CPU counters: one entry per port and one per device. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, WEFT_MAX_PORTS + 1);
+	__uint(max_entries, WEFT_MAX_PORTS + 2);
 	__type(key, __u32);
 	__type(value, struct weft_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
+
+/* North-south (docs/gateways.md, struct comments in abi/weft.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WEFT_MAX_GATEWAYS);
+	__type(key, __u32);
+	__type(value, struct weft_gw_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WEFT_GW_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct weft_gw_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_EXT_ROUTERS);
+	__type(key, __u32);
+	__type(value, struct weft_ext_router);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ext_routers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_FIPS);
+	__type(key, struct weft_fip_key);
+	__type(value, struct weft_fip);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_FIPS + WEFT_MAX_EXT_ROUTERS);
+	__type(key, __be32);
+	__type(value, struct weft_ext_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ext_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_SNAT);
+	__type(key, struct weft_snat_key);
+	__type(value, struct weft_snat_out);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} snat_out SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_SNAT);
+	__type(key, struct weft_snat_in_key);
+	__type(value, struct weft_snat_in);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} snat_in SEC(".maps");
 
 /* The host's configuration, written by the agent. */
 struct {
