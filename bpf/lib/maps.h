@@ -217,6 +217,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } snat_in SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WEFT_SNAT_EVENTS_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} snat_events SEC(".maps");
+
 /* The host's configuration, written by the agent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

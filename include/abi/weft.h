@@ -460,6 +460,22 @@ struct weft_snat_in {
 	__u64 expires_ns;
 };
 
+/* snat_events (gateways): a ring buffer of the translations this gateway
+ * made, for its agent to copy to the other gateways, which write them
+ * into their own snat_out and snat_in: when this gateway dies, the
+ * gateway that inherits a flow finds its translation and the connection
+ * goes on with the same external port (docs/gateways.md). */
+#define WEFT_SNAT_EVENTS_SIZE (256 * 1024) /* bytes */
+
+struct weft_snat_event {
+	struct weft_snat_key orig; /* the inside flow */
+	__be32 ext_ip;
+	__be16 ext_port;
+	__u16 pad;
+	__u32 router;
+	__u32 pad2;
+};
+
 /* Idle timeouts of SNAT translations, seconds. */
 #define WEFT_SNAT_TIMEOUT_TCP 7440
 #define WEFT_SNAT_TIMEOUT_UDP 180
