@@ -19,24 +19,34 @@
 #include "lib/icmp.h"
 #include "lib/dhcp.h"
 #include "lib/policy.h"
+#include "lib/gateway.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /*
- * A packet from the port on tap 'ifindex' ('len' bytes) sent to an
- * interface of router 'router' (fdb entry 'flags'): routed and switched
- * into the destination network, or answered (echo reply, ICMP error) back
+ * A packet from the port on tap 'ifindex' ('len' bytes, network 'vni') sent
+ * to an interface of router 'router' (fdb entry 'flags'): routed and
+ * switched into the destination network, or tunnelled to a gateway node
+ * when it leaves through the router's external gateway, or answered (echo reply, ICMP error) back
  * out of the tap, or dropped. Returns the TC verdict and counts: rx for a
  * packet routed or answered, tx and icmp_sent for an answer, and for an
  * ICMP error the drop of the original packet by its reason.
  */
 static __always_inline int port_route(struct __sk_buff *skb, __u32 ifindex,
-				      __u32 len, __u32 router, __u32 flags)
+				      __u32 len, __u32 vni, __u32 router,
+				      __u32 flags)
 {
-	struct route_ctx c = {};
+	struct route_ctx c = { .vni = vni };
 	int r;
 
 	r = route_ipv4(skb, router, flags, &c);
+	if (r == WEFT_ROUTE_OUT) {
+		r = gw_forward(skb, ifindex, c.vni);
+		if (r != WEFT_OK)
+			return stats_drop(ifindex, r);
+		stats_rx(ifindex, len);
+		return TC_ACT_REDIRECT;
+	}
 	if (r == WEFT_ROUTE_LOCAL) {
 		r = icmp_echo_reply(skb, &c);
 		if (r != WEFT_OK)
@@ -138,7 +148,8 @@ int weft_port_ingress(struct __sk_buff *skb)
 	if (r != WEFT_OK)
 		goto drop;
 	if (dst->router)
-		return port_route(skb, ifindex, len, dst->router, dst->flags);
+		return port_route(skb, ifindex, len, port->vni, dst->router,
+				  dst->flags);
 	r = fwd_fdb(skb, port->vni, dst->ifindex, dst->host_ip);
 	if (r != WEFT_OK)
 		goto drop;
@@ -185,4 +196,88 @@ int weft_tunnel_ingress(struct __sk_buff *skb)
 	return TC_ACT_REDIRECT;
 drop:
 	return stats_drop(dev, r);
+}
+
+/*
+ * The gateway node's VXLAN device (docs/gateways.md): frames from
+ * hypervisors, routed out of a router with an external gateway, are
+ * translated and sent out of the uplink (gw_outbound()); frames another
+ * gateway hands off (VNI WEFT_VNI_HANDOFF) are external frames for a SNAT
+ * port of this gateway's share and take the uplink's inbound path, never
+ * handed off again. A translated frame to an address weft serves (a
+ * floating IP, a router's external IP) goes straight back in, tunnelled
+ * to the destination VM's host (hairpin). The outer source must be a
+ * known host. rx and drops are counted on the VXLAN device, tx on the
+ * uplink for what leaves through it.
+ */
+SEC("tc")
+int weft_gw_tunnel_ingress(struct __sk_buff *skb)
+{
+	struct weft_config *cfg = config_get();
+	__u32 dev = skb->ingress_ifindex;
+	__u32 len = skb->len;
+	struct weft_tunnel_info t = {};
+	__u32 vni;
+	int r;
+
+	if (!cfg) {
+		r = WEFT_DROP_REDIRECT;
+		goto drop;
+	}
+	if (cfg->vxlan_ifindex)
+		dev = cfg->vxlan_ifindex;
+	r = tunnel_key_get(skb, &t);
+	if (r != WEFT_OK)
+		goto drop;
+	if (!bpf_map_lookup_elem(&hosts, &t.remote_ip)) {
+		r = WEFT_DROP_UNKNOWN_HOST;
+		goto drop;
+	}
+	if (t.vni == WEFT_VNI_HANDOFF) {
+		r = gw_inbound(skb, GW_IN_HANDOFF);
+		if (r != WEFT_OK)
+			goto drop;
+		stats_rx(dev, len);
+		return TC_ACT_REDIRECT;
+	}
+	vni = t.vni;
+	if (!bpf_map_lookup_elem(&networks, &vni)) {
+		r = WEFT_DROP_UNKNOWN_VNI;
+		goto drop;
+	}
+	r = gw_outbound(skb, vni, cfg);
+	if (r != WEFT_OK && r != WEFT_GW_HAIRPIN)
+		goto drop;
+	stats_rx(dev, len);
+	if (r == WEFT_OK)
+		stats_tx(cfg->uplink_ifindex, skb->len);
+	return TC_ACT_REDIRECT;
+drop:
+	return stats_drop(dev, r);
+}
+
+/*
+ * The gateway node's uplink (docs/gateways.md): what is for the node
+ * itself (ARP, BGP, BFD: not IPv4, or to config.uplink_ip) goes to the
+ * stack untouched; the rest is translated into a tenant network and
+ * tunnelled to the VM's host, or handed to the gateway that owns its SNAT
+ * port, or dropped (gw_inbound()). rx and drops are counted on the uplink.
+ */
+SEC("tc")
+int weft_gw_uplink_ingress(struct __sk_buff *skb)
+{
+	struct weft_config *cfg = config_get();
+	__u32 dev = skb->ingress_ifindex;
+	__u32 len = skb->len;
+	int r;
+
+	if (cfg && cfg->uplink_ifindex)
+		dev = cfg->uplink_ifindex;
+	r = gw_inbound(skb, GW_IN_UPLINK);
+	if (r == WEFT_GW_TO_STACK)
+		return TC_ACT_OK;
+	if (r != WEFT_OK)
+		return stats_drop(dev, r);
+	stats_rx(dev, len);
+	return TC_ACT_REDIRECT;
 }

@@ -22,6 +22,11 @@
  * caller answers an echo request, drops the rest as WEFT_DROP_TO_ROUTER). */
 #define WEFT_ROUTE_LOCAL (-2)
 
+/* Not a drop: the packet leaves through the router's external gateway
+ * (route WEFT_ROUTE_EXTERNAL); the frame is rewritten for the gateway node
+ * and 'vni' of the route_ctx is the network to tunnel it in (gateway.h). */
+#define WEFT_ROUTE_OUT (-5)
+
 #define WEFT_ICMP_NET_UNREACH 0 /* code of WEFT_ICMP_DEST_UNREACH */
 #define WEFT_ICMP_HOST_UNREACH 1 /* code of WEFT_ICMP_DEST_UNREACH */
 
@@ -33,8 +38,9 @@ struct route_ctx {
 	 * router that stopped it: the source of an ICMP message. 0 when it
 	 * cannot be known (no ICMP then). */
 	__be32 in_addr;
-	/* WEFT_OK: where the packet goes now, a non-router fdb entry of
-	 * network 'vni'. */
+	/* In: the network of the sender. WEFT_OK: where the packet goes
+	 * now, a non-router fdb entry of network 'vni'. WEFT_ROUTE_OUT: the
+	 * network the packet was in at the router that sends it out. */
 	__u32 vni;
 	__u32 ifindex;
 	__be32 host_ip;
@@ -118,6 +124,22 @@ static __always_inline int route_ttl_dec(struct __sk_buff *skb,
 	return WEFT_OK;
 }
 
+/*
+ * Rewrites the frame at 'eth'/'ip' (in 'skb') for the external gateway of
+ * its router, whose default route is 'rt' (WEFT_ROUTE_EXTERNAL): Ethernet
+ * source := the router interface the frame entered through (its current
+ * destination), destination := the MAC of the router's gateway port, TTL
+ * decremented. Packet pointers are invalid afterwards.
+ */
+static __always_inline int route_external(struct __sk_buff *skb,
+					  struct ethhdr *eth, struct iphdr *ip,
+					  const struct weft_route *rt)
+{
+	mac_copy(eth->h_source, eth->h_dest);
+	mac_copy(eth->h_dest, rt->mac);
+	return route_ttl_dec(skb, ip);
+}
+
 /* Records in 'c' the ICMP error to send for a packet dropped by 'reason'
  * and returns 'reason'. */
 static __always_inline int route_unreachable(struct route_ctx *c, int reason,
@@ -141,11 +163,16 @@ static __always_inline int route_unreachable(struct route_ctx *c, int reason,
  * - WEFT_OK: 'c' says where to switch the rewritten frame (vni, and the
  *   destination's fdb entry);
  * - WEFT_ROUTE_LOCAL: the destination is an address of the router;
+ * - WEFT_ROUTE_OUT: the router's external route (WEFT_ROUTE_EXTERNAL, the
+ *   0/0 of a router with a gateway) matched: the frame is rewritten by
+ *   route_external() and 'c->vni' is the network it is in (the sender's,
+ *   or the one shared with the previous router), for gateway.h to tunnel;
  * - a drop reason: WEFT_DROP_ROUTER_DOWN, WEFT_DROP_TTL_EXCEEDED,
  *   WEFT_DROP_NO_ROUTE, WEFT_DROP_NO_NEIGH, WEFT_DROP_ROUTER_LOOP,
  *   WEFT_DROP_UNKNOWN_DST (neigh knows the MAC, fdb does not),
  *   WEFT_DROP_MALFORMED; 'c->icmp_type' is set when an ICMP error is due.
- * 'c->sender_mac', 'c->gw_mac' and 'c->in_addr' are set in every case.
+ * 'c->vni' must hold the sender's network on entry. 'c->sender_mac',
+ * 'c->gw_mac' and 'c->in_addr' are set in every case.
  */
 static __always_inline int route_ipv4(struct __sk_buff *skb, __u32 router,
 				      __u32 flags, struct route_ctx *c)
@@ -159,8 +186,8 @@ static __always_inline int route_ipv4(struct __sk_buff *skb, __u32 router,
 	struct ethhdr *eth;
 	struct iphdr *ip;
 	void *data, *end;
+	__u32 out_vni, cur_vni = c->vni;
 	__be32 daddr, via;
-	__u32 out_vni;
 	int hop, r;
 
 	c->icmp_type = 0;
@@ -191,6 +218,11 @@ static __always_inline int route_ipv4(struct __sk_buff *skb, __u32 router,
 		if (ip->ttl <= 1)
 			return route_unreachable(c, WEFT_DROP_TTL_EXCEEDED,
 						 WEFT_ICMP_TIME_EXCEEDED, 0);
+		if (rt && rt->kind == WEFT_ROUTE_EXTERNAL) {
+			c->vni = cur_vni;
+			r = route_external(skb, eth, ip, rt);
+			return r == WEFT_OK ? WEFT_ROUTE_OUT : r;
+		}
 		rt = route_resolve(router, daddr, &via);
 		if (!rt)
 			return route_unreachable(c, WEFT_DROP_NO_ROUTE,
@@ -226,6 +258,7 @@ static __always_inline int route_ipv4(struct __sk_buff *skb, __u32 router,
 		 * subnet: the address neigh resolved is that interface's. */
 		router = next->router;
 		flags = next->flags;
+		cur_vni = out_vni;
 		c->in_addr = via;
 	}
 	return WEFT_DROP_ROUTER_LOOP;

@@ -2118,14 +2118,20 @@ static struct weft_ct_entry ct_a_to_d(void)
 	return e;
 }
 
+/* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock. */
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
 /* Checks that 'e' expires 'seconds' from now (within a second). */
 static void assert_expires_in(const struct weft_ct_entry *e, uint64_t seconds)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = mono_now_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
 	assert_true(e->expires_ns > now + (seconds - 1) * NSEC);
 	assert_true(e->expires_ns <= now + seconds * NSEC);
 }
@@ -3018,15 +3024,23 @@ static int drop_log_add(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Reads every event waiting in drop_events into 'log'. */
-static void drop_log_read(struct drop_log *log)
+/* Reads every record waiting in the ring buffer 'map', passing each to
+ * 'fn' with 'ctx'. */
+static void ring_consume(const struct bpf_map *map, ring_buffer_sample_fn fn,
+			 void *ctx)
 {
-	struct ring_buffer *rb = ring_buffer__new(
-		bpf_map__fd(skel->maps.drop_events), drop_log_add, log, NULL);
+	struct ring_buffer *rb =
+		ring_buffer__new(bpf_map__fd(map), fn, ctx, NULL);
 
 	assert_non_null(rb);
 	assert_true(ring_buffer__consume(rb) >= 0);
 	ring_buffer__free(rb);
+}
+
+/* Reads every event waiting in drop_events into 'log'. */
+static void drop_log_read(struct drop_log *log)
+{
+	ring_consume(skel->maps.drop_events, drop_log_add, log);
 }
 
 /* Security group drops are reported in drop_events with their tuple,
@@ -3453,15 +3467,1425 @@ static void sg_expired_entry(void **state)
 	assert_int_equal(ct_count(), 0);
 }
 
+/* --- north-south: gateways, SNAT, floating IPs --------------------------- */
+
+/*
+ * The world of the north-south tests (docs/gateways.md), on top of
+ * routing_topology(): router 1 has an external gateway (external IP
+ * 203.0.113.101, gateway port MAC R1GW, SNAT on) and a default route of
+ * kind EXTERNAL. Gateway nodes 0..3 live at 192.0.2.100+slot. For the
+ * gateway programs, this host is the gateway of slot 'slot' (uplink 51,
+ * 203.0.113.2); D (10.0.0.4 on 192.0.2.12) is SNATed, V (10.0.0.5 on
+ * 192.0.2.13) has the floating IP 203.0.113.120, and 203.0.113.121 is a
+ * floating IP with no port.
+ */
+#define IF_UPLINK 51
+#define IF_H 14 /* a local port of network 500 */
+#define EXT_R1 IP(203, 0, 113, 101)
+#define FIP_V IP(203, 0, 113, 120)
+#define FIP_FREE IP(203, 0, 113, 121)
+#define UPLINK_IP IP(203, 0, 113, 2)
+#define IP_V IP(10, 0, 0, 5)
+#define IP_REMOTE_ROUTER IP(198, 51, 100, 1)
+#define GW_IP(slot) IP(192, 0, 2, 100 + (slot))
+#define SHARE_MIN(slot) (WEFT_SNAT_PORT_MIN + (slot)*WEFT_SNAT_PORTS_PER_SLOT)
+
+static const uint8_t MAC_R1GW[6] = { 0x02, 0, 0, 0, 0x01, 0xee };
+static const uint8_t MAC_V[6] = { 0x02, 0, 0, 0, 0, 0x20 };
+static const uint8_t MAC_UPLINK[6] = { 0x02, 0, 0, 0, 0xee, 0x02 };
+static const uint8_t MAC_UPSTREAM[6] = { 0x02, 0, 0, 0, 0xee, 0x01 };
+
+/* gw_slots[slot]: the gateway at GW_IP(slot), alive or not. */
+static void set_gw_slot(uint32_t slot, bool alive)
+{
+	struct weft_gw_slot s = { .ip = GW_IP(slot),
+				  .flags = alive ? WEFT_GW_F_ALIVE : 0 };
+
+	put(bpf_map__fd(skel->maps.gw_slots), &slot, &s);
+}
+
+/* Every bucket of gw_table to slot 'slot' (or, with 'spread', bucket b
+ * to slot b % 4); slot -1: no gateway. */
+static void fill_gw_table(int slot, bool spread)
+{
+	for (uint32_t b = 0; b < WEFT_GW_BUCKETS; b++) {
+		int s = spread ? (int)(b % 4) : slot;
+		struct weft_gw_bucket v = { 0 };
+
+		if (s >= 0) {
+			v.ip = GW_IP((uint32_t)s);
+			v.slot = (uint32_t)s;
+		}
+		put(bpf_map__fd(skel->maps.gw_table), &b, &v);
+	}
+}
+
+static void add_ext_addr(uint32_t ip, uint32_t kind, uint32_t vni,
+			 uint32_t fixed_ip, uint32_t router)
+{
+	struct weft_ext_addr a = {
+		.kind = kind, .vni = vni, .fixed_ip = fixed_ip, .router = router
+	};
+
+	put(bpf_map__fd(skel->maps.ext_addrs), &ip, &a);
+}
+
+/* The external gateway of 'router' (address 'ext_ip', gateway port
+ * 'mac', 'flags' WEFT_EXT_F_SNAT or 0) as a gateway's agent writes it:
+ * ext_routers and ext_addrs. */
+static void add_ext_router(uint32_t router, uint32_t ext_ip,
+			   const uint8_t mac[6], uint16_t flags)
+{
+	struct weft_ext_router e = { .ext_ip = ext_ip, .flags = flags };
+
+	memcpy(e.ext_mac, mac, 6);
+	put(bpf_map__fd(skel->maps.ext_routers), &router, &e);
+	add_ext_addr(ext_ip, WEFT_EXT_ROUTER, 0, 0, router);
+}
+
+/* Router 1's gateway ('flags': WEFT_EXT_F_SNAT or 0) as hypervisors and
+ * gateways see it. */
+static void external_router(uint16_t flags)
+{
+	struct weft_route rt = { .kind = WEFT_ROUTE_EXTERNAL,
+				 .ifaddr = EXT_R1 };
+
+	routing_topology();
+	memcpy(rt.mac, MAC_R1GW, 6);
+	add_route(R1, 0, 0, &rt);
+	add_ext_router(R1, EXT_R1, MAC_R1GW, flags);
+}
+
+/* The floating IP 'fip' of (network 'vni', fixed IP 'fixed') on router
+ * 'router', as a gateway's agent writes it: fips and ext_addrs. */
+static void add_fip(uint32_t vni, uint32_t fixed, uint32_t fip, uint32_t router)
+{
+	struct weft_fip_key fk = { .vni = vni, .fixed_ip = fixed };
+	struct weft_fip f = { .fip = fip, .router = router };
+
+	put(bpf_map__fd(skel->maps.fips), &fk, &f);
+	add_ext_addr(fip, WEFT_EXT_FIP, vni, fixed, router);
+}
+
+/* This host as the gateway of slot 'slot', all four gateways alive. */
+static void gateway_topology(uint32_t slot)
+{
+	struct weft_config c = { .vxlan_ifindex = IF_VXLAN,
+				 .local_ip = GW_IP(slot),
+				 .flags = WEFT_CONFIG_F_GATEWAY,
+				 .uplink_ifindex = IF_UPLINK,
+				 .uplink_ip = UPLINK_IP,
+				 .gw_slot = slot };
+	uint32_t zero = 0;
+
+	external_router(WEFT_EXT_F_SNAT);
+	put(bpf_map__fd(skel->maps.config), &zero, &c);
+	for (uint32_t s = 0; s < 4; s++) {
+		set_gw_slot(s, true);
+		if (s != slot)
+			add_host(GW_IP(s));
+	}
+	add_network(VNI_OTHER);
+	add_fdb(VNI, MAC_V, 0, HOST_OTHER);
+	add_neigh(VNI, IP_V, MAC_V);
+	add_fip(VNI, IP_V, FIP_V, R1);
+	add_ext_addr(FIP_FREE, WEFT_EXT_FIP, 0, 0, 0);
+}
+
+static uint32_t get_be32(const struct frame *f, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, f->b + off, 4);
+	return v;
+}
+
+static uint16_t get_u16(const struct frame *f, size_t off)
+{
+	return (uint16_t)(f->b[off] << 8 | f->b[off + 1]);
+}
+
+static void set_u16(struct frame *f, size_t off, uint16_t v)
+{
+	f->b[off] = (uint8_t)(v >> 8);
+	f->b[off + 1] = (uint8_t)v;
+}
+
+/* Offsets in a frame without IP options. */
+#define OFF_SADDR 26
+#define OFF_DADDR 30
+#define OFF_L4 34
+#define OFF_QUOTE (OFF_L4 + 8) /* an ICMP error's quoted IP header */
+#define OFF_QUOTE_L4 (OFF_QUOTE + 20)
+
+/*
+ * The sum that checks the transport checksum of the IPv4 frame 'f': TCP
+ * and UDP over the pseudo-header and the segment, ICMP over the message.
+ * 0 when the checksum is right (or to be written into a zeroed field).
+ */
+static uint16_t l4_csum(const struct frame *f)
+{
+	size_t hl = ip_hlen(f), len = (size_t)get_u16(f, 16) - hl;
+	uint8_t buf[300];
+
+	if (f->b[23] == IPPROTO_ICMP_)
+		return csum(f->b + 14 + hl, len);
+	assert_true(12 + len <= sizeof(buf));
+	memcpy(buf, f->b + OFF_SADDR, 8);
+	buf[8] = 0;
+	buf[9] = f->b[23];
+	buf[10] = (uint8_t)(len >> 8);
+	buf[11] = (uint8_t)len;
+	memcpy(buf + 12, f->b + 14 + hl, len);
+	return csum(buf, 12 + len);
+}
+
+/* The offset of the transport checksum of 'f' (no IP options). */
+static size_t l4_csum_off(const struct frame *f)
+{
+	if (f->b[23] == IPPROTO_TCP_)
+		return OFF_L4 + 16;
+	if (f->b[23] == IPPROTO_UDP_)
+		return OFF_L4 + 6;
+	return OFF_L4 + 2;
+}
+
+/* Writes the right transport checksum into 'f'. */
+static struct frame with_l4_csum(struct frame f)
+{
+	set_u16(&f, l4_csum_off(&f), 0);
+	set_u16(&f, l4_csum_off(&f), l4_csum(&f));
+	return f;
+}
+
+/* Checks both checksums of 'f' by recomputing them. */
+static void assert_csums(const struct frame *f)
+{
+	assert_int_equal(csum(f->b + 14, ip_hlen(f)), 0);
+	assert_int_equal(l4_csum(f), 0);
+}
+
+/* A flow's frames (valid checksums). 'dst'/'src': Ethernet. */
+static struct frame ns_udp(const uint8_t dst[6], const uint8_t src[6],
+			   uint32_t saddr, uint32_t daddr, uint16_t sport,
+			   uint16_t dport)
+{
+	return with_l4_csum(udp_ports(dst, src, saddr, daddr, sport, dport, 0));
+}
+
+static struct frame ns_tcp(const uint8_t dst[6], const uint8_t src[6],
+			   uint32_t saddr, uint32_t daddr, uint16_t sport,
+			   uint16_t dport, uint8_t flags)
+{
+	return with_l4_csum(tcp_frame(dst, src, saddr, daddr, sport, dport,
+				      &(struct tcp_seg){ .flags = flags,
+							 .seq = ISN_A,
+							 .ack = ISN_D,
+							 .wscale = NO_WSCALE,
+							 .len = 5 }));
+}
+
+static struct frame ns_echo(const uint8_t dst[6], const uint8_t src[6],
+			    uint32_t saddr, uint32_t daddr, uint8_t type,
+			    uint16_t id)
+{
+	return with_l4_csum(icmp_id_frame(dst, src, saddr, daddr, type, 0, id));
+}
+
+/* An ICMP error 'type'/'code' from 'saddr' to 'daddr' quoting the IP
+ * packet of 'quoted' (header and 8 bytes). */
+static struct frame ns_icmp_error(const uint8_t dst[6], const uint8_t src[6],
+				  uint32_t saddr, uint32_t daddr, uint8_t type,
+				  uint8_t code, const struct frame *quoted)
+{
+	uint8_t msg[8 + 20 + 8] = { type, code };
+	struct ipv4_spec ip = { .saddr = saddr,
+				.daddr = daddr,
+				.proto = IPPROTO_ICMP_,
+				.ttl = 64 };
+
+	memcpy(msg + 8, quoted->b + 14, 28);
+	return with_l4_csum(ipv4_frame(dst, src, &ip, msg, sizeof(msg)));
+}
+
+/* 'f' (no checksum needed) turned into GRE, IP checksum right. */
+static struct frame as_gre(struct frame f)
+{
+	f.b[23] = IPPROTO_GRE_;
+	set_u16(&f, 24, 0);
+	set_u16(&f, 24, csum(f.b + 14, 20));
+	return f;
+}
+
+static struct result gw_tunnel_run(uint32_t vni, uint32_t remote,
+				   const struct frame *in)
+{
+	set_tunnel_key(vni, remote);
+	return run(skel->progs.weft_gw_tunnel_ingress, IF_VXLAN, in);
+}
+
+static struct result uplink_run(const struct frame *in)
+{
+	uint32_t zero = 0;
+	struct weft_test_tunnel_key t = { 0 };
+
+	put(bpf_map__fd(skel->maps.test_tunnel_key), &zero, &t);
+	return run(skel->progs.weft_gw_uplink_ingress, IF_UPLINK, in);
+}
+
+static void expect_uplink_drop(const struct frame *in,
+			       enum weft_drop_reason reason)
+{
+	expect_drop(skel->progs.weft_gw_uplink_ingress, IF_UPLINK, in,
+		    IF_UPLINK, reason);
+}
+
+static void expect_gw_tunnel_drop(uint32_t vni, uint32_t remote,
+				  const struct frame *in,
+				  enum weft_drop_reason reason)
+{
+	set_tunnel_key(vni, remote);
+	expect_drop(skel->progs.weft_gw_tunnel_ingress, IF_VXLAN, in, IF_VXLAN,
+		    reason);
+}
+
+/* Runs the outbound frame 'in' (from D's host) on the gateway and checks
+ * that it leaves SNATed: source EXT_R1 and a port of slot 'slot''s share,
+ * checksums right, everything else as it was. Returns the frame out. */
+static struct frame expect_snat_out(const struct frame *in, uint32_t slot)
+{
+	struct result res = gw_tunnel_run(VNI, HOST_D, in);
+	uint16_t port;
+
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(res.out.len, in->len);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), EXT_R1);
+	assert_int_equal(get_be32(&res.out, OFF_DADDR),
+			 get_be32(in, OFF_DADDR));
+	assert_memory_equal(res.out.b, in->b, OFF_SADDR - 2); /* to the csum */
+	port = in->b[23] == IPPROTO_ICMP_ ? get_u16(&res.out, OFF_L4 + 4) :
+					    get_u16(&res.out, OFF_L4);
+	assert_true(port >= SHARE_MIN(slot));
+	assert_true(port < SHARE_MIN(slot) + WEFT_SNAT_PORTS_PER_SLOT);
+	assert_int_equal(csum(res.out.b + 14, 20), 0);
+	return res.out;
+}
+
+/* Checks that 'out' went to the VM 'mac' on 'host' in network 'vni' from
+ * the router interface 'router_mac', TTL one lower than 'in''s. */
+static void assert_tunnelled_in(const struct result *res,
+				const struct frame *in, const uint8_t mac[6],
+				const uint8_t router_mac[6], uint32_t vni,
+				uint32_t host)
+{
+	struct weft_test_tunnel_key t = get_tunnel_key();
+
+	assert_int_equal(res->verdict, TC_ACT_REDIRECT);
+	assert_int_equal(res->out.len, in->len);
+	assert_memory_equal(res->out.b, mac, 6);
+	assert_memory_equal(res->out.b + 6, router_mac, 6);
+	assert_int_equal(res->out.b[22], in->b[22] - 1);
+	assert_int_equal(t.set, 1);
+	assert_int_equal(t.vni, vni);
+	assert_int_equal(t.remote_ip, host);
+}
+
+/* The same, in network 100 from router 1's interface. */
+static void assert_routed_in(const struct result *res, const struct frame *in,
+			     const uint8_t mac[6], uint32_t host)
+{
+	assert_tunnelled_in(res, in, mac, MAC_R1A, VNI, host);
+}
+
+/* The SNAT translation of D's flow, or false. */
+static bool snat_get(uint32_t saddr, uint32_t daddr, uint16_t sport,
+		     uint16_t dport, uint8_t proto, struct weft_snat_out *o)
+{
+	struct weft_snat_key k = { .vni = VNI,
+				   .saddr = saddr,
+				   .daddr = daddr,
+				   .sport = htons(sport),
+				   .dport = htons(dport),
+				   .proto = proto };
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.snat_out), &k, o) ==
+	       0;
+}
+
+/* --- hypervisor side --- */
+
+/* A's packet to the Internet leaves router 1 through its external route:
+ * rewritten for the gateway port and tunnelled to the gateway in network
+ * 100 (or 200, from B: the network the packet was in). */
+static void ns_route_external(void **state)
+{
+	struct weft_test_tunnel_key t;
+	struct weft_stats a;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	external_router(WEFT_EXT_F_SNAT);
+	set_gw_slot(1, true);
+	fill_gw_table(1, false);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 64);
+	res = port_run(IF_A, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_R1GW, MAC_R1A, 1);
+	t = get_tunnel_key();
+	assert_int_equal(t.set, 1);
+	assert_int_equal(t.vni, VNI);
+	assert_int_equal(t.remote_ip, GW_IP(1));
+	a = get_stats(IF_A);
+	assert_int_equal(a.rx_packets, 1);
+	assert_int_equal(total_drops(&a), 0);
+
+	in = routed_udp(MAC_R1B, MAC_B, IP_B, IP_OUTSIDE, 64);
+	res = port_run(IF_B, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_R1GW, MAC_R1B, 1);
+	t = get_tunnel_key();
+	assert_int_equal(t.vni, VNI_OTHER);
+	assert_int_equal(t.remote_ip, GW_IP(1));
+
+	/* From network 500 through router 3, whose default route leads to
+	 * router 1: out of router 1 in network 200, the network they share,
+	 * from router 1's interface there, TTL - 2. */
+	second_router();
+	add_static_route(R3, 0, 0, GW_B);
+	add_local_port(IF_H, VNI_FAR, MAC_H, IP_H);
+	in = routed_udp(MAC_R3B, MAC_H, IP_H, IP_OUTSIDE, 64);
+	res = port_run(IF_H, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_routed(&res.out, &in, MAC_R1GW, MAC_R1B, 2);
+	t = get_tunnel_key();
+	assert_int_equal(t.vni, VNI_OTHER);
+	assert_int_equal(t.remote_ip, GW_IP(1));
+
+	/* The router's other routes are as they were; TTL 1 is an error. */
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_B, 64);
+	res = port_run(IF_A, &in);
+	assert_routed(&res.out, &in, MAC_B, MAC_R1B, 1);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 1);
+	expect_icmp_error(IF_A, &in, WEFT_DROP_TTL_EXCEEDED);
+}
+
+static void ns_no_gateway(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	external_router(WEFT_EXT_F_SNAT);
+	in = routed_udp(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 64);
+	expect_port_drop(IF_A, &in, WEFT_DROP_NO_GATEWAY);
+	fill_gw_table(-1, false);
+	expect_port_drop(IF_A, &in, WEFT_DROP_NO_GATEWAY);
+	assert_int_equal(get_tunnel_key().set, 0);
+}
+
+/* The gateway of a flow is its bucket's: the same for each of its
+ * packets, and flows spread over the gateways. */
+static void ns_gateway_by_hash(void **state)
+{
+	uint32_t seen[4] = { 0 };
+	int used = 0;
+
+	NEED_BPF();
+	external_router(WEFT_EXT_F_SNAT);
+	fill_gw_table(0, true);
+	for (uint16_t sport = 4000; sport < 4032; sport++) {
+		struct frame in = udp_ports(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE,
+					    sport, 53, 0);
+		uint32_t gw;
+
+		assert_int_equal(port_run(IF_A, &in).verdict, TC_ACT_REDIRECT);
+		gw = get_tunnel_key().remote_ip;
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(port_run(IF_A, &in).verdict,
+					 TC_ACT_REDIRECT);
+			assert_int_equal(get_tunnel_key().remote_ip, gw);
+		}
+		for (uint32_t s = 0; s < 4; s++)
+			if (gw == GW_IP(s))
+				seen[s]++;
+	}
+	for (int s = 0; s < 4; s++)
+		used += seen[s] > 0;
+	assert_true(used >= 2);
+	assert_int_equal(seen[0] + seen[1] + seen[2] + seen[3], 32);
+}
+
+/* A connection of a port with security groups keeps its gateway while
+ * it is alive, whatever gw_table says; it moves when it is dead. A
+ * connection opened from outside (through a floating IP) as well. */
+static void ns_ct_gateway_sticks(void **state)
+{
+	struct weft_ct_key k = { .vni = VNI,
+				 .saddr = IP_OUTSIDE,
+				 .daddr = IP_A,
+				 .sport = htons(5000),
+				 .dport = htons(4001),
+				 .proto = IPPROTO_UDP_,
+				 .dir = WEFT_CT_INGRESS };
+	struct weft_ct_entry e = { 0 };
+	struct frame in;
+
+	NEED_BPF();
+	external_router(WEFT_EXT_F_SNAT);
+	set_policy(IF_A, 1);
+	add_sg_remote(IF_A, WEFT_CT_EGRESS, 0, 0, 0, CLASS_1);
+	add_sg_rule(CLASS_1, 0, 0, 0);
+	for (uint32_t s = 0; s < 4; s++)
+		set_gw_slot(s, true);
+	fill_gw_table(1, false);
+
+	in = udp_ports(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 4000, 5000, 0);
+	assert_int_equal(port_run(IF_A, &in).verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_tunnel_key().remote_ip, GW_IP(1));
+	assert_true(ct_get(VNI, IP_A, IP_OUTSIDE, 4000, 5000, IPPROTO_UDP_,
+			   WEFT_CT_EGRESS, &e));
+	assert_int_equal(e.gw, 2);
+
+	/* Gateway 2 joins and takes every bucket: the connection stays. */
+	fill_gw_table(2, false);
+	assert_int_equal(port_run(IF_A, &in).verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_tunnel_key().remote_ip, GW_IP(1));
+	/* A new connection follows the table. */
+	in = udp_ports(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 4002, 5000, 0);
+	assert_int_equal(port_run(IF_A, &in).verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_tunnel_key().remote_ip, GW_IP(2));
+	/* Gateway 1 dies: the connection moves, and records it. */
+	set_gw_slot(1, false);
+	in = udp_ports(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 4000, 5000, 0);
+	assert_int_equal(port_run(IF_A, &in).verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_tunnel_key().remote_ip, GW_IP(2));
+	assert_true(ct_get(VNI, IP_A, IP_OUTSIDE, 4000, 5000, IPPROTO_UDP_,
+			   WEFT_CT_EGRESS, &e));
+	assert_int_equal(e.gw, 3);
+
+	/* Opened from outside to A:4001 (its ingress entry), on gateway 3:
+	 * A's replies go there. */
+	memset(&e, 0, sizeof(e));
+	e.ifindex = IF_A;
+	e.policy_gen = 1;
+	e.state = WEFT_CT_REPLIED;
+	e.gw = 4;
+	e.expires_ns = ~0ull;
+	put(bpf_map__fd(skel->maps.ct), &k, &e);
+	in = udp_ports(MAC_R1A, MAC_A, IP_A, IP_OUTSIDE, 4001, 5000, 0);
+	assert_int_equal(port_run(IF_A, &in).verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_tunnel_key().remote_ip, GW_IP(3));
+	/* No gateway alive at all. */
+	fill_gw_table(-1, false);
+	set_gw_slot(3, false);
+	expect_port_drop(IF_A, &in, WEFT_DROP_NO_GATEWAY);
+}
+
+/* --- gateway side --- */
+
+/* UDP and TCP through SNAT: out with a port of the share, checksums
+ * right; the reply back to D with router 1's MAC, TTL - 1, tunnelled to
+ * D's host in network 100. */
+static void ns_snat_udp_tcp(void **state)
+{
+	static const uint8_t protos[2] = { IPPROTO_UDP_, IPPROTO_TCP_ };
+	struct weft_stats vx, up;
+	struct weft_snat_out o;
+
+	NEED_BPF();
+	gateway_topology(0);
+	for (int i = 0; i < 2; i++) {
+		uint8_t proto = protos[i];
+		size_t ck = proto == IPPROTO_UDP_ ? 6 : 16; /* checksum */
+		struct frame in, out, reply;
+		struct result res;
+		uint16_t port;
+
+		in = proto == IPPROTO_UDP_ ?
+			     ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000,
+				    5000) :
+			     ns_tcp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000,
+				    5000, TCP_SYN);
+		out = expect_snat_out(&in, 0);
+		assert_csums(&out);
+		port = get_u16(&out, OFF_L4);
+		assert_int_equal(get_u16(&out, OFF_L4 + 2), 5000);
+		/* The rest of the header and the payload as they were. */
+		assert_memory_equal(out.b + OFF_L4 + 4, in.b + OFF_L4 + 4,
+				    ck - 4);
+		assert_memory_equal(out.b + OFF_L4 + ck + 2,
+				    in.b + OFF_L4 + ck + 2,
+				    in.len - OFF_L4 - ck - 2);
+		assert_true(snat_get(IP_D, IP_OUTSIDE, 4000, 5000, proto, &o));
+		assert_int_equal(o.ext_ip, EXT_R1);
+		assert_int_equal(ntohs(o.ext_port), port);
+		/* The same flow keeps its port. */
+		out = expect_snat_out(&in, 0);
+		assert_int_equal(get_u16(&out, OFF_L4), port);
+
+		reply = proto == IPPROTO_UDP_ ?
+				ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE,
+				       EXT_R1, 5000, port) :
+				ns_tcp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE,
+				       EXT_R1, 5000, port, TCP_SYN | TCP_ACK);
+		res = uplink_run(&reply);
+		assert_routed_in(&res, &reply, MAC_D, HOST_D);
+		assert_int_equal(get_be32(&res.out, OFF_SADDR), IP_OUTSIDE);
+		assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_D);
+		assert_int_equal(get_u16(&res.out, OFF_L4), 5000);
+		assert_int_equal(get_u16(&res.out, OFF_L4 + 2), 4000);
+		assert_csums(&res.out);
+		assert_memory_equal(res.out.b + OFF_L4 + 4,
+				    reply.b + OFF_L4 + 4, ck - 4);
+	}
+	vx = get_stats(IF_VXLAN);
+	assert_int_equal(vx.rx_packets, 4);
+	assert_int_equal(total_drops(&vx), 0);
+	up = get_stats(IF_UPLINK);
+	assert_int_equal(up.tx_packets, 4);
+	assert_int_equal(up.rx_packets, 2);
+	assert_int_equal(total_drops(&up), 0);
+}
+
+/* A UDP checksum of 0 (none) stays 0 both ways. */
+static void ns_snat_udp_zero_csum(void **state)
+{
+	struct frame in, out, reply;
+	struct result res;
+
+	NEED_BPF();
+	gateway_topology(0);
+	in = udp_ports(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000, 0);
+	out = expect_snat_out(&in, 0);
+	assert_int_equal(get_u16(&out, OFF_L4 + 6), 0);
+	reply = udp_ports(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000,
+			  get_u16(&out, OFF_L4), 0);
+	res = uplink_run(&reply);
+	assert_routed_in(&res, &reply, MAC_D, HOST_D);
+	assert_int_equal(get_u16(&res.out, OFF_L4 + 6), 0);
+	assert_int_equal(csum(res.out.b + 14, 20), 0);
+}
+
+/* An echo request's id is translated (ICMP checksum too), the reply's
+ * back. */
+static void ns_snat_icmp_echo(void **state)
+{
+	struct frame in, out, reply;
+	struct weft_snat_out o;
+	struct result res;
+	uint16_t id;
+
+	NEED_BPF();
+	gateway_topology(0);
+	in = ns_echo(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 8, 0x4242);
+	out = expect_snat_out(&in, 0);
+	assert_csums(&out);
+	id = get_u16(&out, OFF_L4 + 4);
+	assert_true(snat_get(IP_D, IP_OUTSIDE, 0x4242, 0, IPPROTO_ICMP_, &o));
+	assert_int_equal(ntohs(o.ext_port), id);
+	assert_memory_equal(out.b + OFF_L4 + 6, in.b + OFF_L4 + 6,
+			    in.len - OFF_L4 - 6);
+
+	reply = ns_echo(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 0, id);
+	res = uplink_run(&reply);
+	assert_routed_in(&res, &reply, MAC_D, HOST_D);
+	assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_D);
+	assert_int_equal(get_u16(&res.out, OFF_L4 + 4), 0x4242);
+	assert_csums(&res.out);
+
+	/* An echo reply from D (a ping to the router's IP is no one's) and
+	 * a timestamp request cannot be SNATed. */
+	in = ns_echo(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 0, 0x4343);
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_NAT_PROTO);
+	in = ns_echo(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 13, 0x4343);
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_NAT_PROTO);
+}
+
+/* Checks the quote of the ICMP error 'out': its IP checksum, and
+ * addresses and ports 'saddr':'sport' -> 'daddr':'dport'. */
+static void assert_quote(const struct frame *out, uint32_t saddr,
+			 uint32_t daddr, uint16_t sport, uint16_t dport)
+{
+	assert_int_equal(csum(out->b + OFF_QUOTE, 20), 0);
+	assert_int_equal(get_be32(out, OFF_QUOTE + 12), saddr);
+	assert_int_equal(get_be32(out, OFF_QUOTE + 16), daddr);
+	assert_int_equal(get_u16(out, OFF_QUOTE_L4), sport);
+	assert_int_equal(get_u16(out, OFF_QUOTE_L4 + 2), dport);
+}
+
+/* ICMP errors about a SNATed flow, both ways: outer address, quoted
+ * address, port or id, quoted IP checksum and ICMP checksum. */
+static void ns_snat_icmp_errors(void **state)
+{
+	struct frame in, out, quoted, err;
+	struct result res;
+	uint16_t port;
+
+	NEED_BPF();
+	gateway_topology(0);
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	out = expect_snat_out(&in, 0);
+	port = get_u16(&out, OFF_L4);
+
+	/* Port unreachable from a router on the way, about D's packet as
+	 * it left. */
+	err = ns_icmp_error(MAC_UPLINK, MAC_UPSTREAM, IP_REMOTE_ROUTER, EXT_R1,
+			    3, 3, &out);
+	res = uplink_run(&err);
+	assert_routed_in(&res, &err, MAC_D, HOST_D);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), IP_REMOTE_ROUTER);
+	assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_D);
+	assert_csums(&res.out);
+	assert_quote(&res.out, IP_D, IP_OUTSIDE, 4000, 5000);
+	assert_memory_equal(res.out.b + 14 + 20 + 8, in.b + 14, 10); /* TTL */
+
+	/* D's error about the remote's packet to it (as D received it). */
+	quoted = ns_udp(MAC_D, MAC_R1A, IP_OUTSIDE, IP_D, 5000, 4000);
+	err = ns_icmp_error(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 3, 3, &quoted);
+	res = gw_tunnel_run(VNI, HOST_D, &err);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), EXT_R1);
+	assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_OUTSIDE);
+	assert_csums(&res.out);
+	assert_quote(&res.out, IP_OUTSIDE, EXT_R1, 5000, port);
+
+	/* About an echo request: the quoted id. */
+	in = ns_echo(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 8, 0x4242);
+	out = expect_snat_out(&in, 0);
+	err = ns_icmp_error(MAC_UPLINK, MAC_UPSTREAM, IP_REMOTE_ROUTER, EXT_R1,
+			    11, 0, &out);
+	res = uplink_run(&err);
+	assert_routed_in(&res, &err, MAC_D, HOST_D);
+	assert_csums(&res.out);
+	assert_int_equal(csum(res.out.b + OFF_QUOTE, 20), 0);
+	assert_int_equal(get_be32(&res.out, OFF_QUOTE + 12), IP_D);
+	assert_int_equal(get_u16(&res.out, OFF_QUOTE_L4 + 4), 0x4242);
+
+	/* An error about a flow with no translation, either way. */
+	quoted = ns_udp(MAC_D, MAC_R1A, IP_OUTSIDE, IP_D, 5000, 4009);
+	err = ns_icmp_error(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 3, 3, &quoted);
+	expect_gw_tunnel_drop(VNI, HOST_D, &err, WEFT_DROP_SNAT_NO_STATE);
+	quoted = out;
+	set_u16(&quoted, OFF_L4 + 4, SHARE_MIN(0) + 77);
+	err = ns_icmp_error(MAC_UPLINK, MAC_UPSTREAM, IP_REMOTE_ROUTER, EXT_R1,
+			    11, 0, &quoted);
+	expect_uplink_drop(&err, WEFT_DROP_SNAT_NO_STATE);
+}
+
+/* A floating IP: the source of V's packets, stateless (no SNAT state,
+ * ports kept), and the destination of packets from outside, routed to V. */
+static void ns_floating_ip(void **state)
+{
+	struct frame in, out, back;
+	struct weft_snat_out o;
+	struct result res;
+
+	NEED_BPF();
+	gateway_topology(0);
+	in = ns_tcp(MAC_R1GW, MAC_R1A, IP_V, IP_OUTSIDE, 40000, 443, TCP_SYN);
+	res = gw_tunnel_run(VNI, HOST_OTHER, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	out = res.out;
+	assert_int_equal(get_be32(&out, OFF_SADDR), FIP_V);
+	assert_int_equal(get_u16(&out, OFF_L4), 40000);
+	assert_csums(&out);
+	assert_false(snat_get(IP_V, IP_OUTSIDE, 40000, 443, IPPROTO_TCP_, &o));
+
+	back = ns_tcp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, FIP_V, 443, 40000,
+		      TCP_SYN | TCP_ACK);
+	res = uplink_run(&back);
+	assert_routed_in(&res, &back, MAC_V, HOST_OTHER);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), IP_OUTSIDE);
+	assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_V);
+	assert_int_equal(get_u16(&res.out, OFF_L4 + 2), 40000);
+	assert_csums(&res.out);
+
+	/* A connection from outside: a ping to the floating IP, and V's
+	 * answer, with UDP checksums too. */
+	back = ns_echo(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, FIP_V, 8, 0x99);
+	res = uplink_run(&back);
+	assert_routed_in(&res, &back, MAC_V, HOST_OTHER);
+	assert_int_equal(get_u16(&res.out, OFF_L4 + 4), 0x99);
+	assert_csums(&res.out);
+	in = ns_echo(MAC_R1GW, MAC_R1A, IP_V, IP_OUTSIDE, 0, 0x99);
+	res = gw_tunnel_run(VNI, HOST_OTHER, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), FIP_V);
+	assert_csums(&res.out);
+	back = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, FIP_V, 53, 5353);
+	res = uplink_run(&back);
+	assert_routed_in(&res, &back, MAC_V, HOST_OTHER);
+	assert_csums(&res.out);
+
+	/* An ICMP error to the floating IP about V's packet. */
+	back = ns_icmp_error(MAC_UPLINK, MAC_UPSTREAM, IP_REMOTE_ROUTER, FIP_V,
+			     3, 4, &out);
+	res = uplink_run(&back);
+	assert_routed_in(&res, &back, MAC_V, HOST_OTHER);
+	assert_csums(&res.out);
+	assert_quote(&res.out, IP_V, IP_OUTSIDE, 40000, 443);
+	assert_int_equal(get_stats(IF_UPLINK).rx_packets, 4);
+}
+
+/* With enable_snat false and no floating IP, the packet leaves as it
+ * is. */
+static void ns_no_snat(void **state)
+{
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	gateway_topology(0);
+	add_ext_router(R1, EXT_R1, MAC_R1GW, 0);
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	res = gw_tunnel_run(VNI, HOST_D, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(res.out.len, in.len);
+	assert_memory_equal(res.out.b, in.b, in.len);
+	/* GRE goes too: nothing to translate. */
+	in = as_gre(routed_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 64));
+	res = gw_tunnel_run(VNI, HOST_D, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+}
+
+/* Each gateway translates to its own share only: slots 0 and 3. */
+static void ns_port_share(void **state)
+{
+	static const uint32_t slots[2] = { 0, 3 };
+
+	NEED_BPF();
+	for (int i = 0; i < 2; i++) {
+		uint32_t zero = 0;
+		struct weft_config c;
+
+		gateway_topology(slots[i]);
+		assert_int_equal(
+			bpf_map_lookup_elem(bpf_map__fd(skel->maps.config),
+					    &zero, &c),
+			0);
+		assert_int_equal(c.gw_slot, slots[i]);
+		/* Flows of its own: the first slot's are still there. */
+		for (uint16_t sport = (uint16_t)(1 + 100 * i);
+		     sport <= 16 + 100 * i; sport++) {
+			struct frame in = ns_udp(MAC_R1GW, MAC_R1A, IP_D,
+						 IP_OUTSIDE, sport, 5000);
+			struct frame e = ns_echo(MAC_R1GW, MAC_R1A, IP_D,
+						 IP_OUTSIDE, 8, sport);
+
+			expect_snat_out(&in, slots[i]);
+			expect_snat_out(&e, slots[i]);
+		}
+	}
+}
+
+/* A reply for a port of another alive gateway's share is handed to it as
+ * it arrived; a dead owner is snat_no_state. */
+static void ns_handoff_sent(void **state)
+{
+	struct weft_test_tunnel_key t;
+	struct frame reply;
+	struct result res;
+
+	NEED_BPF();
+	gateway_topology(0);
+	reply = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000,
+		       SHARE_MIN(2) + 10);
+	res = uplink_run(&reply);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(res.out.len, reply.len);
+	assert_memory_equal(res.out.b, reply.b, reply.len);
+	t = get_tunnel_key();
+	assert_int_equal(t.set, 1);
+	assert_int_equal(t.vni, WEFT_VNI_HANDOFF);
+	assert_int_equal(t.remote_ip, GW_IP(2));
+	assert_int_equal(get_stats(IF_UPLINK).rx_packets, 1);
+	/* Its own share, or a port below the shares: no one else's. */
+	reply = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000,
+		       SHARE_MIN(0) + 10);
+	expect_uplink_drop(&reply, WEFT_DROP_SNAT_NO_STATE);
+	reply = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000, 80);
+	expect_uplink_drop(&reply, WEFT_DROP_SNAT_NO_STATE);
+	/* Gateway 2 dead. */
+	set_gw_slot(2, false);
+	reply = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000,
+		       SHARE_MIN(2) + 10);
+	expect_uplink_drop(&reply, WEFT_DROP_SNAT_NO_STATE);
+}
+
+/* This host is gateway 2, which translated D's flow: the frame gateway 0
+ * hands off is translated and routed to D; a hand-off with no state is
+ * snat_no_state. */
+static void ns_handoff_received(void **state)
+{
+	struct frame in, out, reply;
+	struct result res;
+	uint16_t port;
+
+	NEED_BPF();
+	gateway_topology(2);
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	out = expect_snat_out(&in, 2);
+	port = get_u16(&out, OFF_L4);
+	reply = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000,
+		       port);
+	res = gw_tunnel_run(WEFT_VNI_HANDOFF, GW_IP(0), &reply);
+	assert_routed_in(&res, &reply, MAC_D, HOST_D);
+	assert_int_equal(get_u16(&res.out, OFF_L4 + 2), 4000);
+	assert_csums(&res.out);
+	assert_int_equal(get_stats(IF_VXLAN).rx_packets, 2);
+	/* A hand-off with no state is not handed on, even for another alive
+	 * gateway's port; from an unknown host it is refused. */
+	reply = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000,
+		       SHARE_MIN(1) + 3);
+	expect_gw_tunnel_drop(WEFT_VNI_HANDOFF, GW_IP(0), &reply,
+			      WEFT_DROP_SNAT_NO_STATE);
+	expect_gw_tunnel_drop(WEFT_VNI_HANDOFF, HOST_STRANGER, &reply,
+			      WEFT_DROP_UNKNOWN_HOST);
+}
+
+/* Every port of the share taken: snat_exhausted. Expired translations
+ * are taken over (and the old flow's snat_out entry goes). */
+static void ns_snat_exhausted(void **state)
+{
+	int in_fd, out_fd;
+	struct weft_snat_in v = { .router = R1, .expires_ns = ~0ull };
+	struct weft_snat_key old = { .vni = VNI,
+				     .saddr = IP_C,
+				     .daddr = IP_OUTSIDE,
+				     .dport = htons(5000),
+				     .proto = IPPROTO_UDP_ };
+	struct weft_snat_out o = { .ext_ip = EXT_R1 };
+	struct weft_snat_in_key ik = { .ext_ip = EXT_R1,
+				       .proto = IPPROTO_UDP_ };
+	struct weft_snat_in got;
+	struct frame in, out;
+	uint16_t port;
+
+	NEED_BPF();
+	gateway_topology(1);
+	in_fd = bpf_map__fd(skel->maps.snat_in);
+	out_fd = bpf_map__fd(skel->maps.snat_out);
+	for (uint32_t p = 0; p < WEFT_SNAT_PORTS_PER_SLOT; p++) {
+		old.sport = htons((uint16_t)(10000 + p));
+		v.orig = old;
+		ik.ext_port = htons((uint16_t)(SHARE_MIN(1) + p));
+		put(in_fd, &ik, &v);
+		o.ext_port = ik.ext_port;
+		put(out_fd, &old, &o);
+	}
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_SNAT_EXHAUSTED);
+	/* Other protocols have their own ports. */
+	in = ns_tcp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000, TCP_SYN);
+	expect_snat_out(&in, 1);
+
+	/* All expired: the next flow takes one over. */
+	for (uint32_t p = 0; p < WEFT_SNAT_PORTS_PER_SLOT; p++) {
+		ik.ext_port = htons((uint16_t)(SHARE_MIN(1) + p));
+		assert_int_equal(bpf_map_lookup_elem(in_fd, &ik, &v), 0);
+		v.expires_ns = 1;
+		put(in_fd, &ik, &v);
+	}
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	out = expect_snat_out(&in, 1);
+	port = get_u16(&out, OFF_L4);
+	ik.ext_port = htons(port);
+	assert_int_equal(bpf_map_lookup_elem(in_fd, &ik, &got), 0);
+	assert_int_equal(got.orig.saddr, IP_D);
+	assert_int_equal(ntohs(got.orig.sport), 4000);
+	old.sport = htons((uint16_t)(10000 + port - SHARE_MIN(1)));
+	assert_int_not_equal(bpf_map_lookup_elem(out_fd, &old, &o), 0);
+}
+
+/* What the uplink refuses, each counted once on it; what it passes to
+ * the stack, counted nowhere. */
+static void ns_uplink_drops(void **state)
+{
+	struct weft_stats before, after;
+	struct frame in, out;
+	struct result res;
+	uint16_t port;
+
+	NEED_BPF();
+	gateway_topology(0);
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, FIP_FREE, 5000, 80);
+	expect_uplink_drop(&in, WEFT_DROP_FIP_UNASSOCIATED);
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, IP(203, 0, 113, 9),
+		    5000, 80);
+	expect_uplink_drop(&in, WEFT_DROP_EXT_UNKNOWN_DST);
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, FIP_V, FIP_V, 5000, 80);
+	expect_uplink_drop(&in, WEFT_DROP_EXT_SPOOF);
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, EXT_R1, FIP_V, 5000, 80);
+	expect_uplink_drop(&in, WEFT_DROP_EXT_SPOOF);
+	in = as_gre(
+		routed_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, FIP_V, 64));
+	expect_uplink_drop(&in, WEFT_DROP_NAT_PROTO);
+
+	/* A reply from the wrong remote address or port. */
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	out = expect_snat_out(&in, 0);
+	port = get_u16(&out, OFF_L4);
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP(8, 8, 4, 4), EXT_R1, 5000,
+		    port);
+	expect_uplink_drop(&in, WEFT_DROP_SNAT_NO_STATE);
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5001, port);
+	expect_uplink_drop(&in, WEFT_DROP_SNAT_NO_STATE);
+	in = ns_tcp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000, port,
+		    TCP_ACK);
+	expect_uplink_drop(&in, WEFT_DROP_SNAT_NO_STATE);
+	/* No route into the network any more. */
+	add_route(R1, IP(10, 0, 0, 0), 24,
+		  &(struct weft_route){ .kind = WEFT_ROUTE_NEXTHOP });
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000, port);
+	expect_uplink_drop(&in, WEFT_DROP_NO_ROUTE);
+
+	/* ARP, IPv6, packets to the uplink's address: the stack's. */
+	before = get_stats(IF_UPLINK);
+	in = arp_request(MAC_UPSTREAM, IP(203, 0, 113, 1), UPLINK_IP);
+	assert_int_equal(uplink_run(&in).verdict, TC_ACT_OK);
+	in = ns_tcp(MAC_UPLINK, MAC_UPSTREAM, IP(203, 0, 113, 1), UPLINK_IP,
+		    50000, 179, TCP_SYN);
+	res = uplink_run(&in);
+	assert_int_equal(res.verdict, TC_ACT_OK);
+	assert_memory_equal(res.out.b, in.b, in.len);
+	in.b[12] = 0x86;
+	in.b[13] = 0xdd;
+	assert_int_equal(uplink_run(&in).verdict, TC_ACT_OK);
+	after = get_stats(IF_UPLINK);
+	assert_stats_equal(&after, &before);
+}
+
+/* What the gateway's tunnel program refuses, counted on the VXLAN
+ * device. */
+static void ns_gw_tunnel_drops(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	gateway_topology(0);
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	expect_gw_tunnel_drop(VNI, HOST_STRANGER, &in, WEFT_DROP_UNKNOWN_HOST);
+	expect_gw_tunnel_drop(VNI_ABSENT, HOST_D, &in, WEFT_DROP_UNKNOWN_VNI);
+	/* Not from a router's interface; from router 2, which has no
+	 * gateway; not to the gateway port's MAC. */
+	in = ns_udp(MAC_R1GW, MAC_D, IP_D, IP_OUTSIDE, 4000, 5000);
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_NO_EXT_ROUTER);
+	add_network(VNI_T2A);
+	in = ns_udp(MAC_R1GW, MAC_R2A, IP_D, IP_OUTSIDE, 4000, 5000);
+	expect_gw_tunnel_drop(VNI_T2A, HOST_D, &in, WEFT_DROP_NO_EXT_ROUTER);
+	in = ns_udp(MAC_X, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_NO_EXT_ROUTER);
+	/* What NAT cannot translate. */
+	in = as_gre(routed_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 64));
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_NAT_PROTO);
+	in = udp_ports(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000, 0x2000);
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_NAT_PROTO);
+	/* ARP and broadcast never come from a hypervisor. */
+	in = arp_request(MAC_R1A, IP_D, IP_OUTSIDE);
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_BROADCAST);
+	/* No uplink configured. */
+	{
+		struct weft_config c = { .vxlan_ifindex = IF_VXLAN };
+		uint32_t zero = 0;
+
+		put(bpf_map__fd(skel->maps.config), &zero, &c);
+		in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+		expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_REDIRECT);
+	}
+}
+
+/* --- SNAT state copies ---------------------------------------------------- */
+
+/* What snat_events received: the first 8 events, and how many in all. */
+struct snat_log {
+	struct weft_snat_event ev[8];
+	int n;
+};
+
+static int snat_log_add(void *ctx, void *data, size_t size)
+{
+	struct snat_log *log = ctx;
+
+	assert_int_equal(size, sizeof(struct weft_snat_event));
+	if (log->n < 8)
+		memcpy(&log->ev[log->n], data, size);
+	log->n++;
+	return 0;
+}
+
+/* Reads every event waiting in snat_events into 'log' (emptied first). */
+static void snat_log_read(struct snat_log *log)
+{
+	memset(log, 0, sizeof(*log));
+	ring_consume(skel->maps.snat_events, snat_log_add, log);
+}
+
+/* Checks that 'ev' reports D's flow to IP_OUTSIDE ('sport' -> 'dport',
+ * 'proto') translated by router 1 to EXT_R1 and 'port'. */
+static void assert_snat_event(const struct weft_snat_event *ev, uint16_t sport,
+			      uint16_t dport, uint8_t proto, uint16_t port)
+{
+	struct weft_snat_key k = { .vni = VNI,
+				   .saddr = IP_D,
+				   .daddr = IP_OUTSIDE,
+				   .sport = htons(sport),
+				   .dport = htons(dport),
+				   .proto = proto };
+
+	assert_memory_equal(&ev->orig, &k, sizeof(k));
+	assert_int_equal(ev->ext_ip, EXT_R1);
+	assert_int_equal(ntohs(ev->ext_port), port);
+	assert_int_equal(ev->router, R1);
+	assert_int_equal(ev->pad, 0);
+	assert_int_equal(ev->pad2, 0);
+}
+
+/* Every port of slot 'slot''s share for 'proto' held by C's expired
+ * flows, snat_in and snat_out as the gateway writes them. */
+static void fill_share_expired(uint32_t slot, uint8_t proto)
+{
+	struct weft_snat_key old = { .vni = VNI,
+				     .saddr = IP_C,
+				     .daddr = IP_OUTSIDE,
+				     .dport = htons(5000),
+				     .proto = proto };
+	struct weft_snat_in v = { .router = R1, .expires_ns = 1 };
+	struct weft_snat_in_key ik = { .ext_ip = EXT_R1, .proto = proto };
+	struct weft_snat_out o = { .ext_ip = EXT_R1, .expires_ns = 1 };
+
+	for (uint32_t p = 0; p < WEFT_SNAT_PORTS_PER_SLOT; p++) {
+		old.sport = htons((uint16_t)(10000 + p));
+		v.orig = old;
+		ik.ext_port = htons((uint16_t)(SHARE_MIN(slot) + p));
+		o.ext_port = ik.ext_port;
+		put(bpf_map__fd(skel->maps.snat_in), &ik, &v);
+		put(bpf_map__fd(skel->maps.snat_out), &old, &o);
+	}
+}
+
+/* Each new translation is reported once in snat_events, with the inside
+ * flow, the external address and port and the router; the flow's next
+ * packets, its replies and floating IPs report nothing; a port taken over
+ * from an expired translation is a new one. */
+static void ns_snat_events(void **state)
+{
+	struct frame in, out, reply;
+	struct snat_log log;
+	uint16_t port;
+
+	NEED_BPF();
+	gateway_topology(0);
+	snat_log_read(&log);
+	assert_int_equal(log.n, 0);
+
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	out = expect_snat_out(&in, 0);
+	port = get_u16(&out, OFF_L4);
+	snat_log_read(&log);
+	assert_int_equal(log.n, 1);
+	assert_snat_event(&log.ev[0], 4000, 5000, IPPROTO_UDP_, port);
+
+	expect_snat_out(&in, 0);
+	reply = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1, 5000,
+		       port);
+	assert_int_equal(uplink_run(&reply).verdict, TC_ACT_REDIRECT);
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_V, IP_OUTSIDE, 4000, 5000);
+	assert_int_equal(gw_tunnel_run(VNI, HOST_OTHER, &in).verdict,
+			 TC_ACT_REDIRECT);
+	snat_log_read(&log);
+	assert_int_equal(log.n, 0);
+
+	/* An echo (its id), then a TCP flow that takes an expired port. */
+	in = ns_echo(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 8, 0x4242);
+	out = expect_snat_out(&in, 0);
+	fill_share_expired(0, IPPROTO_TCP_);
+	in = ns_tcp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000, TCP_SYN);
+	reply = expect_snat_out(&in, 0);
+	snat_log_read(&log);
+	assert_int_equal(log.n, 2);
+	assert_snat_event(&log.ev[0], 0x4242, 0, IPPROTO_ICMP_,
+			  get_u16(&out, OFF_L4 + 4));
+	assert_snat_event(&log.ev[1], 4000, 5000, IPPROTO_TCP_,
+			  get_u16(&reply, OFF_L4));
+}
+
+/* A ring record: an 8-byte header and the event, rounded up to 8. */
+#define SNAT_EVENT_RECORD ((8 + sizeof(struct weft_snat_event) + 7) / 8 * 8)
+#define SNAT_EVENTS_FIT (WEFT_SNAT_EVENTS_SIZE / SNAT_EVENT_RECORD)
+
+/* A full snat_events ring loses copies, never packets: more new
+ * translations than it holds all go out, nothing counted; once read, it
+ * reports again. The flows are spread over the 16 slots' shares (the
+ * gateway's slot changed as it goes) so that no share fills up. */
+static void ns_snat_events_ring_full(void **state)
+{
+	const uint32_t flows = SNAT_EVENTS_FIT + 100, per_slot = flows / 16 + 1;
+	int fd = bpf_map__fd(skel->maps.config);
+	struct weft_config c;
+	struct snat_log log;
+	struct weft_stats vx;
+	uint32_t zero = 0;
+	struct frame in;
+
+	NEED_BPF();
+	gateway_topology(0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &c), 0);
+	for (uint32_t i = 0; i < flows; i++) {
+		if (i % per_slot == 0) {
+			c.gw_slot = i / per_slot;
+			put(fd, &zero, &c);
+		}
+		in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE,
+			    (uint16_t)(1 + i), 5000);
+		assert_int_equal(gw_tunnel_run(VNI, HOST_D, &in).verdict,
+				 TC_ACT_REDIRECT);
+	}
+	vx = get_stats(IF_VXLAN);
+	assert_int_equal(vx.rx_packets, flows);
+	assert_int_equal(total_drops(&vx), 0);
+	assert_int_equal(get_stats(IF_UPLINK).tx_packets, flows);
+	snat_log_read(&log);
+	assert_int_equal(log.n, SNAT_EVENTS_FIT);
+	assert_snat_event(&log.ev[0], 1, 5000, IPPROTO_UDP_,
+			  ntohs(log.ev[0].ext_port));
+
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 6000);
+	expect_snat_out(&in, c.gw_slot);
+	snat_log_read(&log);
+	assert_int_equal(log.n, 1);
+}
+
+/* A translation gateway 0 made, copied here (slot 1) by the agent as
+ * docs/gateways.md says: the flow's next packets on this gateway keep
+ * the copy's port (in slot 0's share) and report nothing; its replies on
+ * this uplink are translated here, not handed off, whether the owner is
+ * alive or dead. */
+static void ns_snat_copy_used(void **state)
+{
+	const uint16_t port = SHARE_MIN(0) + 7;
+	uint64_t expires = mono_now_ns() + WEFT_SNAT_TIMEOUT_UDP * NSEC;
+	struct weft_snat_key k = { .vni = VNI,
+				   .saddr = IP_D,
+				   .daddr = IP_OUTSIDE,
+				   .sport = htons(4000),
+				   .dport = htons(5000),
+				   .proto = IPPROTO_UDP_ };
+	struct weft_snat_out o = { .ext_ip = EXT_R1,
+				   .ext_port = htons(port),
+				   .expires_ns = expires };
+	struct weft_snat_in_key ik = { .ext_ip = EXT_R1,
+				       .ext_port = htons(port),
+				       .proto = IPPROTO_UDP_ };
+	struct weft_snat_in v = { .orig = k,
+				  .router = R1,
+				  .expires_ns = expires };
+	struct frame in, reply;
+	struct snat_log log;
+	struct result res;
+
+	NEED_BPF();
+	gateway_topology(1);
+	put(bpf_map__fd(skel->maps.snat_out), &k, &o);
+	put(bpf_map__fd(skel->maps.snat_in), &ik, &v);
+
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, IP_OUTSIDE, 4000, 5000);
+	res = gw_tunnel_run(VNI, HOST_D, &in);
+	assert_int_equal(res.verdict, TC_ACT_REDIRECT);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), EXT_R1);
+	assert_int_equal(get_u16(&res.out, OFF_L4), port);
+	assert_int_equal(get_u16(&res.out, OFF_L4 + 2), 5000);
+	assert_csums(&res.out);
+	snat_log_read(&log);
+	assert_int_equal(log.n, 0);
+
+	for (int owner_alive = 1; owner_alive >= 0; owner_alive--) {
+		set_gw_slot(0, owner_alive);
+		reply = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, EXT_R1,
+			       5000, port);
+		res = uplink_run(&reply);
+		assert_routed_in(&res, &reply, MAC_D, HOST_D);
+		assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_D);
+		assert_int_equal(get_u16(&res.out, OFF_L4 + 2), 4000);
+		assert_csums(&res.out);
+	}
+	assert_int_equal(get_stats(IF_UPLINK).rx_packets, 2);
+	assert_int_equal(get_stats(IF_UPLINK).tx_packets, 1);
+}
+
+/* --- hairpin -------------------------------------------------------------- */
+
+/*
+ * Tenant 2 served by the same gateway (slot 0, gateway_topology()):
+ * router 2 with an external gateway (203.0.113.102, SNAT on), and G
+ * (10.0.1.5 in network 320, on 192.0.2.13) with the floating IP
+ * 203.0.113.130.
+ */
+#define EXT_R2 IP(203, 0, 113, 102)
+#define FIP_G IP(203, 0, 113, 130)
+
+static const uint8_t MAC_R2GW[6] = { 0x02, 0, 0, 0, 0x02, 0xee };
+
+static void hairpin_topology(void)
+{
+	gateway_topology(0);
+	add_ext_router(R2, EXT_R2, MAC_R2GW, WEFT_EXT_F_SNAT);
+	add_fip(VNI_T2B, IP_E, FIP_G, R2);
+	add_network(VNI_T2B);
+}
+
+/* A packet of 'proto' (UDP, TCP, or an echo whose id is 'sport' for a
+ * request, 'dport' for a reply): the opening one, or the 'reply'. */
+static struct frame flow_frame(uint8_t proto, const uint8_t dst[6],
+			       const uint8_t src[6], uint32_t saddr,
+			       uint32_t daddr, uint16_t sport, uint16_t dport,
+			       bool reply)
+{
+	if (proto == IPPROTO_UDP_)
+		return ns_udp(dst, src, saddr, daddr, sport, dport);
+	if (proto == IPPROTO_TCP_)
+		return ns_tcp(dst, src, saddr, daddr, sport, dport,
+			      reply ? TCP_SYN | TCP_ACK : TCP_SYN);
+	return ns_echo(dst, src, saddr, daddr, reply ? 0 : 8,
+		       reply ? dport : sport);
+}
+
+/* D (SNAT, tenant 1) to G's floating IP (tenant 2): the translated packet
+ * goes straight in, tunnelled to G's host in network 320 from router 2's
+ * interface, from EXT_R1 and a port of the share; G's reply to that
+ * address and port comes back to D the same way, from G's floating IP.
+ * UDP, TCP and echo; nothing leaves through the uplink. */
+static void ns_hairpin_snat_to_fip(void **state)
+{
+	static const uint8_t protos[3] = { IPPROTO_UDP_, IPPROTO_TCP_,
+					   IPPROTO_ICMP_ };
+	struct weft_stats vx, up;
+
+	NEED_BPF();
+	hairpin_topology();
+	for (int i = 0; i < 3; i++) {
+		uint8_t proto = protos[i];
+		size_t id_off = proto == IPPROTO_ICMP_ ? OFF_L4 + 4 : OFF_L4;
+		struct frame in, reply;
+		struct result res;
+		uint16_t port;
+
+		in = flow_frame(proto, MAC_R1GW, MAC_R1A, IP_D, FIP_G, 4000, 53,
+				false);
+		res = gw_tunnel_run(VNI, HOST_D, &in);
+		assert_tunnelled_in(&res, &in, MAC_G, MAC_R2B, VNI_T2B,
+				    HOST_OTHER);
+		assert_int_equal(get_be32(&res.out, OFF_SADDR), EXT_R1);
+		assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_E);
+		port = get_u16(&res.out, id_off);
+		assert_true(port >= SHARE_MIN(0));
+		assert_true(port < SHARE_MIN(0) + WEFT_SNAT_PORTS_PER_SLOT);
+		if (proto != IPPROTO_ICMP_)
+			assert_int_equal(get_u16(&res.out, OFF_L4 + 2), 53);
+		assert_csums(&res.out);
+
+		reply = flow_frame(proto, MAC_R2GW, MAC_R2B, IP_E, EXT_R1, 53,
+				   port, true);
+		res = gw_tunnel_run(VNI_T2B, HOST_OTHER, &reply);
+		assert_routed_in(&res, &reply, MAC_D, HOST_D);
+		assert_int_equal(get_be32(&res.out, OFF_SADDR), FIP_G);
+		assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_D);
+		if (proto == IPPROTO_ICMP_) {
+			assert_int_equal(get_u16(&res.out, OFF_L4 + 4), 4000);
+		} else {
+			assert_int_equal(get_u16(&res.out, OFF_L4), 53);
+			assert_int_equal(get_u16(&res.out, OFF_L4 + 2), 4000);
+		}
+		assert_csums(&res.out);
+	}
+	vx = get_stats(IF_VXLAN);
+	assert_int_equal(vx.rx_packets, 6);
+	assert_int_equal(total_drops(&vx), 0);
+	up = get_stats(IF_UPLINK);
+	assert_int_equal(up.tx_packets, 0);
+	assert_int_equal(up.rx_packets, 0);
+}
+
+/* Floating IP to floating IP: G to V's arrives from G's; V to its own
+ * comes back to V from it (no SNAT state); with enable_snat false, D's
+ * packet to G's floating IP keeps D's address. */
+static void ns_hairpin_fips(void **state)
+{
+	struct weft_snat_out o;
+	struct frame in;
+	struct result res;
+
+	NEED_BPF();
+	hairpin_topology();
+	in = ns_udp(MAC_R2GW, MAC_R2B, IP_E, FIP_V, 5353, 53);
+	res = gw_tunnel_run(VNI_T2B, HOST_OTHER, &in);
+	assert_routed_in(&res, &in, MAC_V, HOST_OTHER);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), FIP_G);
+	assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_V);
+	assert_int_equal(get_u16(&res.out, OFF_L4), 5353);
+	assert_int_equal(get_u16(&res.out, OFF_L4 + 2), 53);
+	assert_csums(&res.out);
+
+	in = ns_tcp(MAC_R1GW, MAC_R1A, IP_V, FIP_V, 40000, 22, TCP_SYN);
+	res = gw_tunnel_run(VNI, HOST_OTHER, &in);
+	assert_routed_in(&res, &in, MAC_V, HOST_OTHER);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), FIP_V);
+	assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_V);
+	assert_int_equal(get_u16(&res.out, OFF_L4), 40000);
+	assert_csums(&res.out);
+	assert_false(snat_get(IP_V, FIP_V, 40000, 22, IPPROTO_TCP_, &o));
+
+	add_ext_router(R1, EXT_R1, MAC_R1GW, 0);
+	in = ns_udp(MAC_R1GW, MAC_R1A, IP_D, FIP_G, 4000, 53);
+	res = gw_tunnel_run(VNI, HOST_D, &in);
+	assert_tunnelled_in(&res, &in, MAC_G, MAC_R2B, VNI_T2B, HOST_OTHER);
+	assert_int_equal(get_be32(&res.out, OFF_SADDR), IP_D);
+	assert_int_equal(get_u16(&res.out, OFF_L4), 4000);
+	assert_int_equal(get_be32(&res.out, OFF_DADDR), IP_E);
+	assert_csums(&res.out);
+	assert_int_equal(get_stats(IF_UPLINK).tx_packets, 0);
+}
+
+/* What the hairpin refuses, counted on the VXLAN device: a reply to a
+ * router's address with no translation here (never handed off, even for
+ * an alive owner's port), an unassociated floating IP, TTL 1. Sources
+ * from outside that claim an address weft serves are still spoofed, on
+ * the uplink and in a hand-off. */
+static void ns_hairpin_drops(void **state)
+{
+	struct frame in;
+
+	NEED_BPF();
+	hairpin_topology();
+	in = ns_udp(MAC_R2GW, MAC_R2B, IP_E, EXT_R1, 53, SHARE_MIN(2) + 10);
+	expect_gw_tunnel_drop(VNI_T2B, HOST_OTHER, &in,
+			      WEFT_DROP_SNAT_NO_STATE);
+	in = ns_udp(MAC_R2GW, MAC_R2B, IP_E, FIP_FREE, 53, 80);
+	expect_gw_tunnel_drop(VNI_T2B, HOST_OTHER, &in,
+			      WEFT_DROP_FIP_UNASSOCIATED);
+	in = routed_udp(MAC_R1GW, MAC_R1A, IP_D, FIP_G, 1);
+	expect_gw_tunnel_drop(VNI, HOST_D, &in, WEFT_DROP_TTL_EXCEEDED);
+
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, FIP_G, FIP_V, 5000, 80);
+	expect_uplink_drop(&in, WEFT_DROP_EXT_SPOOF);
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, EXT_R2, EXT_R1, 5000,
+		    SHARE_MIN(0) + 1);
+	expect_uplink_drop(&in, WEFT_DROP_EXT_SPOOF);
+	expect_gw_tunnel_drop(WEFT_VNI_HANDOFF, GW_IP(1), &in,
+			      WEFT_DROP_EXT_SPOOF);
+	assert_int_equal(get_stats(IF_UPLINK).tx_packets, 0);
+}
+
 /* What the verifier makes of the programs: the size of each and the
  * instructions it processed, against a budget far below its limit. */
 static void verifier_budget(void **state)
 {
 	struct bpf_program *progs[] = { skel->progs.weft_port_ingress,
-					skel->progs.weft_tunnel_ingress };
+					skel->progs.weft_tunnel_ingress,
+					skel->progs.weft_gw_tunnel_ingress,
+					skel->progs.weft_gw_uplink_ingress };
 
 	NEED_BPF();
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		struct bpf_prog_info info = { 0 };
 		uint32_t len = sizeof(info);
 
@@ -3481,9 +4905,11 @@ static void verifier_budget(void **state)
 static void maps_pinned_by_name(void **state)
 {
 	static const char *const pinned[] = {
-		"ports",  "fdb",      "neigh",	   "port_addrs",
-		"hosts",  "networks", "stats",	   "config",
-		"routes", "ct",	      "sg_remote", "sg_rules",
+		"ports",     "fdb",	 "neigh",	"port_addrs",
+		"hosts",     "networks", "stats",	"config",
+		"routes",    "ct",	 "sg_remote",	"sg_rules",
+		"gw_slots",  "gw_table", "ext_routers", "fips",
+		"ext_addrs", "snat_out", "snat_in",	"snat_events",
 	};
 	static const char *const unpinned[] = { "test_tunnel_key",
 						"ct_scratch" };
@@ -3738,6 +5164,28 @@ int main(void)
 		T(sg_routed_delivery),
 		T(sg_datapath_answers_unchecked),
 		T(sg_expired_entry),
+		T(ns_route_external),
+		T(ns_no_gateway),
+		T(ns_gateway_by_hash),
+		T(ns_ct_gateway_sticks),
+		T(ns_snat_udp_tcp),
+		T(ns_snat_udp_zero_csum),
+		T(ns_snat_icmp_echo),
+		T(ns_snat_icmp_errors),
+		T(ns_floating_ip),
+		T(ns_no_snat),
+		T(ns_port_share),
+		T(ns_handoff_sent),
+		T(ns_handoff_received),
+		T(ns_snat_exhausted),
+		T(ns_uplink_drops),
+		T(ns_gw_tunnel_drops),
+		T(ns_snat_events),
+		T(ns_snat_events_ring_full),
+		T(ns_snat_copy_used),
+		T(ns_hairpin_snat_to_fip),
+		T(ns_hairpin_fips),
+		T(ns_hairpin_drops),
 		T(verifier_budget),
 		T(maps_pinned_by_name),
 		T(production_mode_adopts_pinned_maps),
