@@ -25,8 +25,17 @@ static const struct output_column network_columns[] = {
 		.name = flag, .kind = value, .attr = "shared", .help = text \
 	}
 
+#define NETWORK_EXTERNAL(flag, value, text)                             \
+	{                                                               \
+		.name = flag, .kind = value, .attr = "router:external", \
+		.help = text                                            \
+	}
+
 static const struct noun_option network_create_options[] = {
 	NETWORK_MTU,
+	NETWORK_EXTERNAL("external", NOUN_OPTION_TRUE,
+			 "makes it an external network, for routers' "
+			 "gateways and floating IPs (admin only)"),
 	NETWORK_SHARED("shared", NOUN_OPTION_TRUE,
 		       "lets every project use it (admin only)"),
 	{ .name = "disable-port-security",
@@ -50,6 +59,10 @@ static const struct noun_option network_update_options[] = {
 		       "lets every project use it (admin only)"),
 	NETWORK_SHARED("no-shared", NOUN_OPTION_FALSE,
 		       "keeps it to its project (admin only)"),
+	NETWORK_EXTERNAL("external", NOUN_OPTION_TRUE,
+			 "makes it an external network (admin only)"),
+	NETWORK_EXTERNAL("internal", NOUN_OPTION_FALSE,
+			 "makes it an internal network again (admin only)"),
 	NOUN_COMMON_DESCRIPTION,
 	NOUN_COMMON_ADMIN_STATE,
 	{ 0 },
@@ -57,6 +70,8 @@ static const struct noun_option network_update_options[] = {
 
 static const struct noun_option network_list_options[] = {
 	NOUN_COMMON_NAME_FILTER,
+	NETWORK_EXTERNAL("external", NOUN_OPTION_TRUE,
+			 "only the external networks"),
 	{ 0 },
 };
 

@@ -38,8 +38,9 @@ static const struct option global_options[] = {
 };
 
 static const struct noun *const nouns[] = {
-	&network_noun, &subnet_noun,   &port_noun,	    &agent_noun,
-	&router_noun,  &secgroup_noun, &secgroup_rule_noun, &conntrack_noun,
+	&network_noun,	     &subnet_noun,    &port_noun,
+	&agent_noun,	     &router_noun,    &secgroup_noun,
+	&secgroup_rule_noun, &conntrack_noun, &floatingip_noun,
 };
 
 /* The words that name one 'noun' on the command line and in messages
@@ -429,7 +430,8 @@ static int parse_fixed_ip(const char *command, const struct noun_option *opt,
 			*value++ = '\0';
 			if (!strcmp(part, "subnet"))
 				key = "subnet_id";
-			else if (!strcmp(part, "ip"))
+			else if (!strcmp(part, "ip") ||
+				 !strcmp(part, "ip-address"))
 				key = "ip_address";
 		}
 		if (!key || !*value || json_object_get(item, key))
@@ -986,6 +988,10 @@ static int verb_extra(struct noun_context *ctx, const struct noun *noun,
 
 	if (args->extra->run_words) {
 		command_name(noun, args->extra->name, command, sizeof(command));
+		r = resolve_references(ctx, args->extra->options, args->attrs,
+				       NULL);
+		if (r < 0)
+			return r;
 		return args->extra->run_words(ctx, noun, command,
 					      args->positional,
 					      args->n_positional, args->attrs);
@@ -1018,6 +1024,122 @@ int noun_request(struct noun_context *ctx, const char *method, const char *path,
 		 json_t *body, json_t **ret)
 {
 	return request(ctx, method, path, body, ret);
+}
+
+int noun_put(struct noun_context *ctx, const struct noun *noun,
+	     json_t *resource, const char *action, json_t *body,
+	     const char *show)
+{
+	_cleanup_free_ char *base = NULL, *path = NULL;
+	json_auto_t *answer = NULL;
+	json_t *shown;
+	int r;
+
+	base = noun_resource_path(
+		ctx, noun, json_string_value(json_object_get(resource, "id")));
+	if (!base)
+		return -ENOMEM;
+	if (action && asprintf(&path, "%s/%s", base, action) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	r = noun_request(ctx, "PUT", path ? path : base, body, &answer);
+	if (r < 0)
+		return r;
+	shown = show ? json_object_get(answer, show) : answer;
+	if (!json_is_object(shown)) {
+		fprintf(stderr, "weftctl: error: weftd's answer lacks \"%s\"\n",
+			show ? show : "an object");
+		return -EBADMSG;
+	}
+	return output_resource(stdout, ctx->format, shown);
+}
+
+/* Appends one row of a stats table. */
+static int add_stats_row(json_t *rows, const char *counter, json_t *value)
+{
+	return json_array_append_new(rows, json_pack("{s:s, s:O}", "counter",
+						     counter, "value", value));
+}
+
+/* Appends to 'rows' the counters of 'stats', then one row per drop reason
+ * ("drops: REASON"), each name after 'prefix'. */
+static int add_stats_rows(json_t *rows, const char *prefix, json_t *stats)
+{
+	json_t *value, *drops = NULL;
+	const char *key;
+
+	json_object_foreach(stats, key, value) {
+		_cleanup_free_ char *name = NULL;
+
+		if (json_is_object(value)) {
+			drops = !strcmp(key, "drops") ? value : drops;
+			continue;
+		}
+		if (asprintf(&name, "%s%s", prefix, key) < 0) {
+			name = NULL;
+			return -ENOMEM;
+		}
+		if (add_stats_row(rows, name, value) < 0)
+			return -ENOMEM;
+	}
+	json_object_foreach(drops, key, value) {
+		_cleanup_free_ char *name = NULL;
+
+		if (asprintf(&name, "%sdrops: %s", prefix, key) < 0) {
+			name = NULL;
+			return -ENOMEM;
+		}
+		if (add_stats_row(rows, name, value) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int noun_show_stats(struct noun_context *ctx, const char *path, bool devices)
+{
+	static const struct output_column columns[] = {
+		{ "Counter", "counter", NULL },
+		{ "Value", "value", NULL },
+	};
+	json_auto_t *answer = NULL, *rows = NULL;
+	json_t *stats, *value;
+	const char *key;
+	int r;
+
+	r = noun_request(ctx, "GET", path, NULL, &answer);
+	if (r < 0)
+		return r;
+	stats = json_object_get(answer, "stats");
+	if (!json_is_object(stats)) {
+		print_error("weftd's answer lacks \"stats\"");
+		return -EBADMSG;
+	}
+	if (ctx->format == OUTPUT_JSON) {
+		json_dumpf(stats, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		return 0;
+	}
+	rows = json_array();
+	if (!rows)
+		return -ENOMEM;
+	if (!devices)
+		r = add_stats_rows(rows, "", stats);
+	json_object_foreach(devices ? stats : NULL, key, value) {
+		_cleanup_free_ char *prefix = NULL;
+
+		if (asprintf(&prefix, "%s ", key) < 0) {
+			prefix = NULL;
+			return -ENOMEM;
+		}
+		r = add_stats_rows(rows, prefix, value);
+		if (r < 0)
+			break;
+	}
+	if (r < 0)
+		return r;
+	return output_list(stdout, ctx->format, columns,
+			   sizeof(columns) / sizeof(columns[0]), rows);
 }
 
 char *noun_resource_path(struct noun_context *ctx, const struct noun *noun,

@@ -181,6 +181,7 @@ extern const struct noun router_noun;
 extern const struct noun secgroup_noun;
 extern const struct noun secgroup_rule_noun;
 extern const struct noun conntrack_noun;
+extern const struct noun floatingip_noun;
 
 /* Parses the global options at the start of 'argv' (whose first element is
  * the program's name) into 'ctx', stopping at the first word that is not an
@@ -209,6 +210,19 @@ int noun_run(struct noun_context *ctx, const struct noun *noun, int argc,
  * reports its failure on stderr. For noun_verb.run functions. */
 int noun_request(struct noun_context *ctx, const char *method, const char *path,
 		 json_t *body, json_t **ret);
+
+/* Sends 'body' with PUT to the member action 'action' of 'resource' (NULL:
+ * to the resource itself) and shows member 'show' of the answer (NULL: the
+ * whole answer). For noun_verb functions. */
+int noun_put(struct noun_context *ctx, const struct noun *noun,
+	     json_t *resource, const char *action, json_t *body,
+	     const char *show);
+
+/* GETs the counters at 'path' ({"stats": {...}}) and shows them: one row
+ * per counter, then one per drop reason ("drops: REASON"); with 'devices',
+ * the stats hold one such set per device ("tunnel", "uplink"), whose name
+ * starts each row. For noun_verb.run functions. */
+int noun_show_stats(struct noun_context *ctx, const char *path, bool devices);
 
 /* Returns a malloc()ed "/v2.0/COLLECTION/ID" for 'noun', or NULL when out
  * of memory. */

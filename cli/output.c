@@ -162,20 +162,33 @@ static int table_set_value(struct table *t, size_t row, size_t column,
 	return *cell ? 0 : -ENOMEM;
 }
 
+/* The value of attribute 'key' of 'item', following "a.b" into nested
+ * objects (an agent's "configurations.gateway"); NULL when absent. */
+static json_t *column_value(json_t *item, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	char head[64];
+
+	if (!dot || (size_t)(dot - key) >= sizeof(head))
+		return json_object_get(item, key);
+	memcpy(head, key, (size_t)(dot - key));
+	head[dot - key] = '\0';
+	return column_value(json_object_get(item, head), dot + 1);
+}
+
 /* Sets a cell to the value of 'column' in 'item'. */
 static int table_set_column(struct table *t, size_t row, size_t col,
 			    const struct output_column *column, json_t *item)
 {
-	json_t *second =
-		column->key2 ? json_object_get(item, column->key2) : NULL;
+	json_t *second = column->key2 ? column_value(item, column->key2) : NULL;
 	char *first, *rest, *joined;
 	int n;
 
 	if (!second || json_is_null(second))
 		return table_set_value(t, row, col,
-				       json_object_get(item, column->key),
+				       column_value(item, column->key),
 				       column->member);
-	first = output_format_value(json_object_get(item, column->key), NULL);
+	first = output_format_value(column_value(item, column->key), NULL);
 	rest = output_format_value(second, NULL);
 	n = first && rest ? asprintf(&joined, "%s%s%s", first,
 				     column->separator, rest) :

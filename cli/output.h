@@ -21,7 +21,8 @@ enum output_format {
 struct output_column {
 	/* The column's heading ("Fixed IPs"). */
 	const char *header;
-	/* The attribute shown ("fixed_ips"). */
+	/* The attribute shown ("fixed_ips"; "a.b" for member b of object
+	 * a). */
 	const char *key;
 	/* When the attribute is a list of objects, the member of each that is
 	 * shown ("ip_address"), comma-separated; NULL to show the whole

@@ -136,28 +136,13 @@ static const struct noun_option port_list_options[] = {
 	{ 0 },
 };
 
-/* Appends one row of the stats table. */
-static int add_row(json_t *rows, const char *counter, json_t *value)
-{
-	return json_array_append_new(rows, json_pack("{s:s, s:O}", "counter",
-						     counter, "value", value));
-}
-
 /* weftctl port stats PORT: the port's counters, read by the agent of its
  * host from the datapath (GET /v2.0/ports/ID/stats). The table has one row
  * per counter, then one per drop reason ("drops: REASON"). */
 static int port_stats(struct noun_context *ctx, const struct noun *noun,
 		      json_t *port)
 {
-	static const struct output_column columns[] = {
-		{ "Counter", "counter", NULL },
-		{ "Value", "value", NULL },
-	};
 	_cleanup_free_ char *path = NULL, *base = NULL;
-	json_auto_t *answer = NULL, *rows = NULL;
-	json_t *stats, *value, *drops = NULL;
-	const char *key;
-	int r;
 
 	base = noun_resource_path(
 		ctx, noun, json_string_value(json_object_get(port, "id")));
@@ -165,41 +150,7 @@ static int port_stats(struct noun_context *ctx, const struct noun *noun,
 		path = NULL;
 		return -ENOMEM;
 	}
-	r = noun_request(ctx, "GET", path, NULL, &answer);
-	if (r < 0)
-		return r;
-	stats = json_object_get(answer, "stats");
-	if (!json_is_object(stats)) {
-		fprintf(stderr,
-			"weftctl: error: weftd's answer lacks \"stats\"\n");
-		return -EBADMSG;
-	}
-	if (ctx->format == OUTPUT_JSON) {
-		json_dumpf(stats, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', stdout);
-		return 0;
-	}
-	rows = json_array();
-	if (!rows)
-		return -ENOMEM;
-	json_object_foreach(stats, key, value) {
-		if (json_is_object(value))
-			drops = !strcmp(key, "drops") ? value : drops;
-		else if (add_row(rows, key, value) < 0)
-			return -ENOMEM;
-	}
-	json_object_foreach(drops, key, value) {
-		_cleanup_free_ char *name = NULL;
-
-		if (asprintf(&name, "drops: %s", key) < 0) {
-			name = NULL;
-			return -ENOMEM;
-		}
-		if (add_row(rows, name, value) < 0)
-			return -ENOMEM;
-	}
-	return output_list(stdout, ctx->format, columns,
-			   sizeof(columns) / sizeof(columns[0]), rows);
+	return noun_show_stats(ctx, path, false);
 }
 
 static const struct noun_verb port_verbs[] = {

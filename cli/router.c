@@ -17,7 +17,9 @@ static inline void freep(void *p)
  * weftctl router: the routers that join subnets; every weft router is
  * distributed, each host routing for its own VMs (docs/routing.md).
  * Besides the common verbs: "add subnet|port" and "remove subnet|port"
- * (its interfaces), "set --route" and "unset --route" (its static routes).
+ * (its interfaces), "set --route" and "unset --route" (its static routes),
+ * "set --external-gateway" and "unset --external-gateway" (its gateway on
+ * an external network, docs/gateways.md).
  */
 
 static const struct output_column router_columns[] = {
@@ -60,45 +62,42 @@ static const struct noun_option router_set_options[] = {
 	  .kind = NOUN_OPTION_TRUE,
 	  .attr = "no_route",
 	  .help = "removes every static route first" },
+	{ .name = "external-gateway",
+	  .kind = NOUN_OPTION_REFERENCE,
+	  .attr = "network_id",
+	  .metavar = "NETWORK",
+	  .help = "gives the router a gateway on external network NETWORK "
+		  "(docs/gateways.md)",
+	  .ref = &network_noun },
+	{ .name = "fixed-ip",
+	  .kind = NOUN_OPTION_FIXED_IP,
+	  .attr = "external_fixed_ips",
+	  .metavar = "subnet=SUBNET,ip-address=IP",
+	  .help = "the gateway's address (either or both); with "
+		  "--external-gateway",
+	  .ref = &subnet_noun },
+	{ .name = "disable-snat",
+	  .kind = NOUN_OPTION_FALSE,
+	  .attr = "enable_snat",
+	  .help = "VMs without a floating IP reach the outside with their "
+		  "own address; with --external-gateway" },
+	{ .name = "enable-snat",
+	  .kind = NOUN_OPTION_TRUE,
+	  .attr = "enable_snat",
+	  .help = "VMs without a floating IP go out with the router's "
+		  "address (the default); with --external-gateway" },
 	{ 0 },
 };
 
 static const struct noun_option router_unset_options[] = {
 	ROUTER_ROUTE("removes the static route to CIDR through IP; repeat for "
 		     "several"),
+	{ .name = "external-gateway",
+	  .kind = NOUN_OPTION_TRUE,
+	  .attr = "clear_gateway",
+	  .help = "removes the router's external gateway" },
 	{ 0 },
 };
-
-/* Sends {"KEY": body...} with PUT to the router's 'action' (NULL: the
- * router itself) and shows member 'show' of the answer (NULL: all). */
-static int router_put(struct noun_context *ctx, const struct noun *noun,
-		      json_t *router, const char *action, json_t *body,
-		      const char *show)
-{
-	_cleanup_free_ char *base = NULL, *path = NULL;
-	json_auto_t *answer = NULL;
-	json_t *shown;
-	int r;
-
-	base = noun_resource_path(
-		ctx, noun, json_string_value(json_object_get(router, "id")));
-	if (!base)
-		return -ENOMEM;
-	if (action && asprintf(&path, "%s/%s", base, action) < 0) {
-		path = NULL;
-		return -ENOMEM;
-	}
-	r = noun_request(ctx, "PUT", path ? path : base, body, &answer);
-	if (r < 0)
-		return r;
-	shown = show ? json_object_get(answer, show) : answer;
-	if (!json_is_object(shown)) {
-		fprintf(stderr, "weftctl: error: weftd's answer lacks \"%s\"\n",
-			show ? show : "an object");
-		return -EBADMSG;
-	}
-	return output_resource(stdout, ctx->format, shown);
-}
 
 /* "router add|remove subnet|port ROUTER SUBNET|PORT". */
 static int router_interface(struct noun_context *ctx, const struct noun *noun,
@@ -127,10 +126,10 @@ static int router_interface(struct noun_context *ctx, const struct noun *noun,
 	body = json_pack("{s:O}", member, json_object_get(target, "id"));
 	if (!body)
 		return -ENOMEM;
-	return router_put(ctx, noun, router,
-			  add ? "add_router_interface" :
-				"remove_router_interface",
-			  body, NULL);
+	return noun_put(ctx, noun, router,
+			add ? "add_router_interface" :
+			      "remove_router_interface",
+			body, NULL);
 }
 
 static int router_add(struct noun_context *ctx, const struct noun *noun,
@@ -211,7 +210,55 @@ static int send_routes(struct noun_context *ctx, const struct noun *noun,
 	body = json_pack("{s:{s:O}}", "router", "routes", routes);
 	if (!body)
 		return -ENOMEM;
-	return router_put(ctx, noun, router, action, body, "router");
+	return noun_put(ctx, noun, router, action, body, "router");
+}
+
+/* Sets the external_gateway_info of ROUTER 'name' to 'info' (stolen; null
+ * clears it) and shows the router. */
+static int send_gateway(struct noun_context *ctx, const struct noun *noun,
+			const char *name, json_t *info)
+{
+	json_auto_t *router = NULL, *body = NULL;
+	int r = noun_resolve(ctx, noun, name, &router);
+
+	if (r < 0) {
+		json_decref(info);
+		return r;
+	}
+	body = json_pack("{s:{s:o}}", "router", "external_gateway_info", info);
+	if (!body)
+		return -ENOMEM;
+	return noun_put(ctx, noun, router, NULL, body, "router");
+}
+
+/* "router set ROUTER --external-gateway NET [--fixed-ip ...]
+ * [--disable-snat]": the gateway's info from the options 'attrs'. */
+static int router_set_gateway(struct noun_context *ctx, const struct noun *noun,
+			      const char *command, const char *name,
+			      json_t *attrs)
+{
+	json_t *net = json_object_get(attrs, "network_id");
+	json_t *info;
+
+	if (!net)
+		return noun_usage_error(
+			command,
+			"--fixed-ip, --disable-snat and --enable-snat go with --external-gateway");
+	if (json_object_get(attrs, "routes") ||
+	    json_object_get(attrs, "no_route"))
+		return noun_usage_error(
+			command,
+			"set the gateway and the routes in two commands");
+	info = json_pack("{s:O}", "network_id", net);
+	if (!info)
+		return -ENOMEM;
+	if (json_object_get(attrs, "enable_snat"))
+		json_object_set(info, "enable_snat",
+				json_object_get(attrs, "enable_snat"));
+	if (json_object_get(attrs, "external_fixed_ips"))
+		json_object_set(info, "external_fixed_ips",
+				json_object_get(attrs, "external_fixed_ips"));
+	return send_gateway(ctx, noun, name, info);
 }
 
 static int router_set(struct noun_context *ctx, const struct noun *noun,
@@ -221,10 +268,14 @@ static int router_set(struct noun_context *ctx, const struct noun *noun,
 	bool clear = json_is_true(json_object_get(attrs, "no_route"));
 	json_t *given = json_object_get(attrs, "routes");
 
+	if (json_object_get(attrs, "network_id") ||
+	    json_object_get(attrs, "enable_snat") ||
+	    json_object_get(attrs, "external_fixed_ips"))
+		return router_set_gateway(ctx, noun, command, words[0], attrs);
 	if (!clear && !given)
 		return noun_usage_error(
 			command,
-			"nothing to change: give --route or --no-route");
+			"nothing to change: give --route, --no-route or --external-gateway");
 	/* Replacing the list (--no-route) is an update; adding to it is
 	 * add_extraroutes, which weftd does atomically. */
 	return send_routes(ctx, noun, command, words[0], given,
@@ -236,10 +287,19 @@ static int router_unset(struct noun_context *ctx, const struct noun *noun,
 			json_t *attrs)
 {
 	json_t *given = json_object_get(attrs, "routes");
+	bool clear_gateway =
+		json_is_true(json_object_get(attrs, "clear_gateway"));
 
+	if (clear_gateway && given)
+		return noun_usage_error(
+			command,
+			"unset the gateway and the routes in two commands");
+	if (clear_gateway)
+		return send_gateway(ctx, noun, words[0], json_null());
 	if (!given)
-		return noun_usage_error(command,
-					"nothing to change: give --route");
+		return noun_usage_error(
+			command,
+			"nothing to change: give --route or --external-gateway");
 	return send_routes(ctx, noun, command, words[0], given,
 			   "remove_extraroutes");
 }
@@ -260,14 +320,16 @@ static const struct noun_verb router_verbs[] = {
 	  .max_operands = 3,
 	  .run_words = router_remove },
 	{ .name = "set",
-	  .summary = "Adds static routes to the router, or replaces them.",
+	  .summary = "Adds static routes to the router, or replaces them; or "
+		     "sets its external gateway.",
 	  .operands = "ROUTER",
 	  .min_operands = 1,
 	  .max_operands = 1,
 	  .options = router_set_options,
 	  .run_words = router_set },
 	{ .name = "unset",
-	  .summary = "Removes static routes from the router.",
+	  .summary = "Removes static routes, or the external gateway, from "
+		     "the router.",
 	  .operands = "ROUTER",
 	  .min_operands = 1,
 	  .max_operands = 1,

@@ -5,6 +5,8 @@
  * Agents are the hosts running weft-agent. They are created by the
  * southbound service when an agent says hello, never through the API;
  * operators list them, disable them (admin_state_up) and delete dead ones.
+ * A gateway agent's configurations carry its uplink address and its slot
+ * (docs/gateways.md).
  */
 static const struct api_attr agent_attrs[] = {
 	{ "agent_type", API_T_STRING, 0, NULL, 0 },
@@ -38,6 +40,19 @@ static void agent_present(struct api_ctx *ctx, json_t *obj)
 				    json_string(heartbeat));
 }
 
+/* Deleting a gateway's agent frees its slot for another gateway. */
+static int agent_remove(struct api_ctx *ctx, json_t *obj)
+{
+	const char *host = api_str(obj, "host");
+
+	if (host && store_gateway_slot_release(ctx->store, host) < 0)
+		return api_fail(
+			&ctx->err, 500, "HTTPInternalServerError",
+			"The store failed to free the gateway slot of %s",
+			host);
+	return 0;
+}
+
 const struct api_resource api_agents = {
 	.member = "agent",
 	.collection = "agents",
@@ -46,4 +61,5 @@ const struct api_resource api_agents = {
 	.allow_create = false,
 	.admin_only = true,
 	.present = agent_present,
+	.remove = agent_remove,
 };

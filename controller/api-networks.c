@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "abi/weft.h"
 #include "api.h"
 
-#define VNI_MAX 0xffffff
+/* WEFT_VNI_HANDOFF (0xffffff) is the gateways' hand-off VNI. */
+#define VNI_MAX (WEFT_VNI_HANDOFF - 1)
 #define VXLAN_OVERHEAD 50
 #define MTU_MIN 68
 
@@ -30,6 +32,8 @@ static const struct api_attr network_attrs[] = {
 	{ "ipv6_address_scope", API_T_STRING, API_NULLABLE, "null", 0 },
 	{ NULL },
 };
+
+static bool network_shared(json_t *obj);
 
 static int check_mtu(struct api_ctx *ctx, json_t *obj)
 {
@@ -125,10 +129,47 @@ static int find_foreign_port(json_t *port, void *data)
 	return 0;
 }
 
+/* Finds a port of the network owned by a router gateway or a floating
+ * IP. */
+static int find_external_user(json_t *port, void *data)
+{
+	const char *owner = api_str(port, "device_owner");
+
+	if (owner && (!strcmp(owner, API_ROUTER_GATEWAY_OWNER) ||
+		      !strcmp(owner, API_FLOATINGIP_OWNER))) {
+		*(bool *)data = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* An external network stays external while a router gateway or a
+ * floating IP is on it. */
+static int check_external_in_use(struct api_ctx *ctx, json_t *obj)
+{
+	struct store_query q = { .kind = "port",
+				 .parent_id = api_str(obj, "id") };
+	bool used = false;
+
+	if (store_list(ctx->store, &q, find_external_user, &used) < 0)
+		return api_fail(&ctx->err, 500, "HTTPInternalServerError",
+				"The store failed to list ports");
+	if (used)
+		return api_fail(
+			&ctx->err, 409, "ExternalNetworkInUse",
+			"External network %s cannot be updated, because it is used by one or more router gateways or floating IPs.",
+			api_str(obj, "id"));
+	return 0;
+}
+
 static int network_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 			  json_t *changes)
 {
 	if (json_object_get(changes, "mtu") && check_mtu(ctx, obj) < 0)
+		return -1;
+	if (api_bool(old, "router:external") &&
+	    !api_bool(obj, "router:external") &&
+	    check_external_in_use(ctx, obj) < 0)
 		return -1;
 	if (api_bool(old, "shared") && !api_bool(obj, "shared")) {
 		struct foreign_ports fp = { api_str(obj, "project_id"), false };
@@ -178,14 +219,16 @@ static int network_remove(struct api_ctx *ctx, json_t *obj)
 	return 0;
 }
 
+/* Shared and external networks are seen by every project (Neutron lists
+ * external networks to all). */
 static bool network_visible(struct api_ctx *ctx, json_t *obj)
 {
-	return api_owns(ctx, obj) || api_bool(obj, "shared");
+	return api_owns(ctx, obj) || network_shared(obj);
 }
 
 static bool network_shared(json_t *obj)
 {
-	return api_bool(obj, "shared");
+	return api_bool(obj, "shared") || api_bool(obj, "router:external");
 }
 
 const struct api_resource api_networks = {

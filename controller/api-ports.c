@@ -147,6 +147,19 @@ static int allocate_any(struct api_ctx *ctx, const struct net_subnets *ns,
 	return ns->n ? no_address(ctx, "on network", network_id) : 0;
 }
 
+/* Whether port 'port' may hold its subnet's gateway address: a router's
+ * interface, or a network service port (device_owner "network:...") other
+ * than a router's gateway or a floating IP (the external subnet's gateway
+ * is the upstream router). */
+static bool may_take_gateway(json_t *port)
+{
+	const char *owner = api_str(port, "device_owner");
+
+	if (!strcmp(owner, API_ROUTER_INTERFACE_OWNER))
+		return true;
+	return !strncmp(owner, "network:", 8) && !api_port_is_l3(port);
+}
+
 /* Claims one requested fixed IP item, or keeps it when 'held' has it. */
 static int claim_item(struct api_ctx *ctx, const struct net_subnets *ns,
 		      json_t *obj, json_t *item, json_t *held, json_t *out)
@@ -213,8 +226,7 @@ static int claim_item(struct api_ctx *ctx, const struct net_subnets *ns,
 			&ctx->err, 400, "InvalidInput",
 			"Invalid input for operation: IP address %s is the network or broadcast address of subnet %s.",
 			addr, sn->id);
-	if (sn->has_gateway && ip == sn->gateway &&
-	    strncmp(api_str(obj, "device_owner"), "network:", 8))
+	if (sn->has_gateway && ip == sn->gateway && !may_take_gateway(obj))
 		return api_fail(
 			&ctx->err, 409, "IpAddressAlreadyAllocated",
 			"IP address %s is the gateway of subnet %s; only a router interface may take it.",
@@ -468,16 +480,19 @@ static int check_port(struct api_ctx *ctx, json_t *obj, bool creating)
 	return 0;
 }
 
-static bool is_router_interface(json_t *port)
+bool api_port_is_l3(json_t *port)
 {
 	const char *owner = api_str(port, "device_owner");
 
-	return owner && !strcmp(owner, API_ROUTER_INTERFACE_OWNER);
+	return owner && (!strcmp(owner, API_ROUTER_INTERFACE_OWNER) ||
+			 !strcmp(owner, API_ROUTER_GATEWAY_OWNER) ||
+			 !strcmp(owner, API_FLOATINGIP_OWNER));
 }
 
-/* A router's interface ports belong to the router: only its actions
- * (add_router_interface, remove_router_interface) make, change the
- * addresses of, or delete them. */
+/* A router's interface and gateway ports belong to the router, a floating
+ * IP's port to the floating IP: only their code (add_router_interface,
+ * external_gateway_info, floating IPs) makes, changes the addresses of, or
+ * deletes them. */
 static int l3_port_in_use(struct api_ctx *ctx, json_t *port, const char *what)
 {
 	return api_fail(
@@ -486,12 +501,12 @@ static int l3_port_in_use(struct api_ctx *ctx, json_t *port, const char *what)
 		api_str(port, "id"), api_str(port, "device_owner"), what);
 }
 
-static int reserved_owner(struct api_ctx *ctx)
+static int reserved_owner(struct api_ctx *ctx, json_t *port)
 {
 	return api_fail(
 		&ctx->err, 400, "InvalidInput",
-		"Invalid input for device_owner. Reason: '%s' is reserved for the ports of router interfaces; use add_router_interface.",
-		API_ROUTER_INTERFACE_OWNER);
+		"Invalid input for device_owner. Reason: '%s' is reserved for the ports of routers and floating IPs; use add_router_interface, external_gateway_info or floatingips.",
+		api_str(port, "device_owner"));
 }
 
 static int port_create(struct api_ctx *ctx, json_t *obj)
@@ -500,11 +515,21 @@ static int port_create(struct api_ctx *ctx, json_t *obj)
 	bool owner;
 	int r = -1;
 
-	if (is_router_interface(obj) && !ctx->l3_internal)
-		return reserved_owner(ctx);
+	if (api_port_is_l3(obj) && !ctx->l3_internal)
+		return reserved_owner(ctx, obj);
 	network = api_find(ctx, &api_networks, api_str(obj, "network_id"));
 	if (!network)
 		return -1;
+	/* Addresses of external networks are handed out by routers'
+	 * gateways and floating IPs; only an operator makes other ports. */
+	if (api_bool(network, "router:external") && !ctx->is_admin &&
+	    !ctx->l3_internal) {
+		r = api_fail(
+			&ctx->err, 403, "PolicyNotAuthorized",
+			"(rule:create_port:network:router:external) is disallowed by policy: network %s is external",
+			api_str(network, "id"));
+		goto out;
+	}
 	/* A router's interface takes its subnet's gateway address wherever
 	 * the router may join the subnet. */
 	owner = api_owns(ctx, network) || ctx->l3_internal;
@@ -538,7 +563,7 @@ static int port_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 	json_t *network;
 	bool owner;
 
-	if (is_router_interface(old) && !ctx->l3_internal) {
+	if (api_port_is_l3(old) && !ctx->l3_internal) {
 		if (fixed &&
 		    !json_equal(fixed, json_object_get(old, "fixed_ips")))
 			return l3_port_in_use(ctx, old,
@@ -548,8 +573,8 @@ static int port_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 		    !json_equal(json_object_get(old, "device_id"),
 				json_object_get(obj, "device_id")))
 			return l3_port_in_use(ctx, old, "detached");
-	} else if (is_router_interface(obj) && !ctx->l3_internal) {
-		return reserved_owner(ctx);
+	} else if (api_port_is_l3(obj) && !ctx->l3_internal) {
+		return reserved_owner(ctx, obj);
 	}
 	if (mac && !json_equal(mac, json_object_get(old, "mac_address"))) {
 		if (!ctx->is_admin)
@@ -597,10 +622,50 @@ int api_port_release(struct api_ctx *ctx, json_t *obj)
 	return api_sg_port_changed(ctx, obj, NULL);
 }
 
+struct owned_port {
+	const char *owner;
+	json_t *port; /* a new reference, or NULL */
+};
+
+static int find_owned_port(json_t *port, void *data)
+{
+	struct owned_port *w = data;
+	const char *owner = api_str(port, "device_owner");
+
+	if (!owner || strcmp(owner, w->owner))
+		return 0;
+	w->port = json_incref(port);
+	return 1;
+}
+
+int api_l3_port_remove(struct api_ctx *ctx, const char *device_id,
+		       const char *owner)
+{
+	struct store_query q = { .kind = "port", .device_id = device_id };
+	struct owned_port w = { owner, NULL };
+	bool internal = ctx->l3_internal;
+	int r;
+
+	if (store_list(ctx->store, &q, find_owned_port, &w) < 0)
+		return store_error(ctx, -EIO);
+	if (!w.port)
+		return 0;
+	ctx->l3_internal = true;
+	r = api_port_release(ctx, w.port);
+	ctx->l3_internal = internal;
+	if (r == 0 &&
+	    store_delete(ctx->store, "port", api_str(w.port, "id")) < 0)
+		r = store_error(ctx, -EIO);
+	json_decref(w.port);
+	return r;
+}
+
 static int port_remove(struct api_ctx *ctx, json_t *obj)
 {
-	if (is_router_interface(obj) && !ctx->l3_internal)
+	if (api_port_is_l3(obj) && !ctx->l3_internal)
 		return l3_port_in_use(ctx, obj, "deleted");
+	if (api_fip_port_deleted(ctx, api_str(obj, "id")) < 0)
+		return -1;
 	return api_port_release(ctx, obj);
 }
 

@@ -245,13 +245,231 @@ static int check_routes(struct api_ctx *ctx, json_t *routes,
 	return 0;
 }
 
-static int check_gateway_info(struct api_ctx *ctx, json_t *obj)
+static int bad_gateway_info(struct api_ctx *ctx, const char *reason)
 {
-	if (!json_is_null(json_object_get(obj, "external_gateway_info")))
-		return api_fail(
-			&ctx->err, 400, "InvalidInput",
-			"Invalid input for external_gateway_info. Reason: weft has no external networks yet; it must be null.");
+	return api_fail(&ctx->err, 400, "InvalidInput",
+			"Invalid input for external_gateway_info. Reason: %s",
+			reason);
+}
+
+/* Checks the shape of an external_gateway_info object: network_id (a
+ * string), enable_snat (a boolean), external_fixed_ips (a list of
+ * {subnet_id, ip_address}), nothing else. */
+static int check_gateway_shape(struct api_ctx *ctx, json_t *info)
+{
+	json_t *ips = json_object_get(info, "external_fixed_ips"), *v, *e;
+	const char *key, *k;
+	size_t i;
+
+	json_object_foreach(info, key, v)
+		if (strcmp(key, "network_id") && strcmp(key, "enable_snat") &&
+		    strcmp(key, "external_fixed_ips"))
+			return bad_gateway_info(ctx, "unexpected key.");
+	if (!api_str(info, "network_id"))
+		return bad_gateway_info(ctx, "network_id is required.");
+	v = json_object_get(info, "enable_snat");
+	if (v && !json_is_boolean(v))
+		return bad_gateway_info(ctx, "enable_snat is not a boolean.");
+	if (ips && !json_is_array(ips))
+		return bad_gateway_info(ctx,
+					"external_fixed_ips is not a list.");
+	json_array_foreach(ips, i, e) {
+		if (!json_is_object(e) || !json_object_size(e))
+			return bad_gateway_info(
+				ctx,
+				"each external fixed IP is {\"subnet_id\", \"ip_address\"}.");
+		json_object_foreach(e, k, v)
+			if ((strcmp(k, "subnet_id") &&
+			     strcmp(k, "ip_address")) ||
+			    !json_is_string(v))
+				return bad_gateway_info(
+					ctx,
+					"each external fixed IP is {\"subnet_id\", \"ip_address\"} of strings.");
+	}
 	return 0;
+}
+
+static int invalid_ip_for_subnet(struct api_ctx *ctx, const char *ip,
+				 const char *subnet_id)
+{
+	return api_fail(
+		&ctx->err, 400, "InvalidIpForSubnet",
+		"IP address %s is not a valid IP for the specified subnet %s.",
+		ip, subnet_id ? subnet_id : "of the external network");
+}
+
+struct subnet_search {
+	uint32_t ip;
+	bool found;
+};
+
+static int subnet_holds_ip(json_t *subnet, void *data)
+{
+	struct subnet_search *w = data;
+	uint32_t net;
+	int plen;
+
+	if (netaddr_parse_cidr4(api_str(subnet, "cidr"), true, &net, &plen) ==
+		    0 &&
+	    netaddr_in_prefix(w->ip, net, plen))
+		w->found = true;
+	return w->found;
+}
+
+/* Checks that each requested external address lies in its subnet (or,
+ * without one, in a subnet of network 'net_id'): InvalidIpForSubnet. */
+static int check_external_ips(struct api_ctx *ctx, const char *net_id,
+			      json_t *ips)
+{
+	struct store_query q = { .kind = "subnet", .parent_id = net_id };
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(ips, i, e) {
+		const char *addr = api_str(e, "ip_address");
+		const char *subnet_id = api_str(e, "subnet_id");
+		struct subnet_search w = { 0, false };
+		json_t *subnet;
+
+		if (!addr)
+			continue;
+		if (netaddr_parse_ipv4(addr, &w.ip) < 0)
+			return invalid_ip_for_subnet(ctx, addr, subnet_id);
+		if (!subnet_id) {
+			if (store_list(ctx->store, &q, subnet_holds_ip, &w) < 0)
+				return store_failed(ctx);
+		} else {
+			subnet = store_get(ctx->store, "subnet", subnet_id);
+			if (subnet &&
+			    !strcmp(api_str(subnet, "network_id"), net_id))
+				subnet_holds_ip(subnet, &w);
+			json_decref(subnet);
+		}
+		if (!w.found)
+			return invalid_ip_for_subnet(ctx, addr, subnet_id);
+	}
+	return 0;
+}
+
+/* Creates the gateway port of 'router' on the network of 'info' and
+ * completes 'info' with enable_snat and the port's addresses. */
+static int create_gateway_port(struct api_ctx *ctx, json_t *router,
+			       json_t *info)
+{
+	const char *net_id = api_str(info, "network_id");
+	json_t *ips = json_object_get(info, "external_fixed_ips");
+	json_t *network = api_find(ctx, &api_networks, net_id);
+	json_t *in = NULL, *port = NULL, *fixed, *e;
+	size_t i;
+	int r = -1;
+
+	if (!network)
+		return -1;
+	if (!api_bool(network, "router:external")) {
+		bad_router(ctx, "Network %s is not an external network",
+			   net_id);
+		goto out;
+	}
+	if (check_external_ips(ctx, net_id, ips) < 0)
+		goto out;
+	in = json_pack("{s:s, s:s, s:O, s:s, s:b, s:O}", "network_id", net_id,
+		       "device_owner", API_ROUTER_GATEWAY_OWNER, "device_id",
+		       json_object_get(router, "id"), "name", "",
+		       "admin_state_up", 1, "project_id",
+		       json_object_get(router, "project_id"));
+	if (json_array_size(ips))
+		json_object_set(in, "fixed_ips", ips);
+	ctx->l3_internal = true;
+	r = api_create(ctx, &api_ports, in, &port);
+	ctx->l3_internal = false;
+	if (r < 0)
+		goto out;
+	fixed = json_array();
+	json_array_foreach(json_object_get(port, "fixed_ips"), i, e)
+		json_array_append_new(
+			fixed,
+			json_pack("{s:O, s:O}", "subnet_id",
+				  json_object_get(e, "subnet_id"), "ip_address",
+				  json_object_get(e, "ip_address")));
+	json_object_set_new(info, "external_fixed_ips", fixed);
+out:
+	json_decref(in);
+	json_decref(port);
+	json_decref(network);
+	return r;
+}
+
+/* Refuses to remove or move the gateway of a router that floating IPs
+ * use. */
+static int check_gateway_unused(struct api_ctx *ctx, json_t *router)
+{
+	int64_t n;
+
+	if (api_fip_router_users(ctx, api_str(router, "id"), 0, -1, &n) < 0)
+		return -1;
+	if (n)
+		return api_fail(
+			&ctx->err, 409,
+			"RouterExternalGatewayInUseByFloatingIp",
+			"Gateway cannot be updated for router %s, since a gateway to external network %s is required by one or more floating IPs.",
+			api_str(router, "id"),
+			api_str(json_object_get(router,
+						"external_gateway_info"),
+				"network_id"));
+	return 0;
+}
+
+/*
+ * Applies the external_gateway_info of 'obj' (the router as it will be)
+ * given the stored router 'old' (NULL on create): creates, keeps, moves or
+ * deletes the gateway port, and stores the info completed (enable_snat
+ * defaults to true; external_fixed_ips are the port's).
+ */
+static int set_gateway(struct api_ctx *ctx, json_t *old, json_t *obj)
+{
+	json_t *info = json_object_get(obj, "external_gateway_info");
+	json_t *was =
+		old ? json_object_get(old, "external_gateway_info") : NULL;
+	json_t *ips;
+	bool keep;
+
+	if (!json_is_null(info) && !json_is_object(info))
+		return bad_gateway_info(ctx, "it is not a dictionary.");
+	/* An empty dictionary clears the gateway (as in Neutron). */
+	if (json_is_object(info) && !json_object_size(info)) {
+		json_object_set_new(obj, "external_gateway_info", json_null());
+		info = json_object_get(obj, "external_gateway_info");
+	}
+	if (json_is_object(info) && check_gateway_shape(ctx, info) < 0)
+		return -1;
+	if (!json_is_object(info) && !json_is_object(was))
+		return 0;
+	if (json_is_object(info) && !json_object_get(info, "enable_snat"))
+		json_object_set_new(info, "enable_snat", json_true());
+	ips = json_object_get(info, "external_fixed_ips");
+	keep = json_is_object(was) && json_is_object(info) &&
+	       !strcmp(api_str(was, "network_id"),
+		       api_str(info, "network_id")) &&
+	       (!ips ||
+		json_equal(ips, json_object_get(was, "external_fixed_ips")));
+	if (keep) {
+		json_object_set(info, "external_fixed_ips",
+				json_object_get(was, "external_fixed_ips"));
+		return 0;
+	}
+	if (json_is_object(was)) {
+		if ((!json_is_object(info) ||
+		     strcmp(api_str(was, "network_id"),
+			    api_str(info, "network_id"))) &&
+		    check_gateway_unused(ctx, old) < 0)
+			return -1;
+		if (api_l3_port_remove(ctx, api_str(obj, "id"),
+				       API_ROUTER_GATEWAY_OWNER) < 0)
+			return -1;
+	}
+	if (!json_is_object(info))
+		return 0;
+	return create_gateway_port(ctx, obj, info);
 }
 
 static int router_create(struct api_ctx *ctx, json_t *obj)
@@ -259,8 +477,6 @@ static int router_create(struct api_ctx *ctx, json_t *obj)
 	uint32_t key;
 	int r;
 
-	if (check_gateway_info(ctx, obj) < 0)
-		return -1;
 	if (!api_bool(obj, "distributed"))
 		return api_fail(
 			&ctx->err, 400, "InvalidInput",
@@ -275,7 +491,7 @@ static int router_create(struct api_ctx *ctx, json_t *obj)
 				"No routing key is left for a new router.");
 	if (r < 0)
 		return store_failed(ctx);
-	return 0;
+	return set_gateway(ctx, NULL, obj);
 }
 
 static int router_update(struct api_ctx *ctx, json_t *old, json_t *obj,
@@ -284,7 +500,8 @@ static int router_update(struct api_ctx *ctx, json_t *old, json_t *obj,
 	struct router_ifaces ifs;
 	int r;
 
-	if (check_gateway_info(ctx, obj) < 0)
+	if (json_object_get(changes, "external_gateway_info") &&
+	    set_gateway(ctx, old, obj) < 0)
 		return -1;
 	if (!json_object_get(changes, "routes"))
 		return 0;
@@ -308,6 +525,11 @@ static int router_remove(struct api_ctx *ctx, json_t *obj)
 		return api_fail(&ctx->err, 409, "RouterInUse",
 				"Router %s still has ports",
 				api_str(obj, "id"));
+	if (json_is_object(json_object_get(obj, "external_gateway_info")) &&
+	    (check_gateway_unused(ctx, obj) < 0 ||
+	     api_l3_port_remove(ctx, api_str(obj, "id"),
+				API_ROUTER_GATEWAY_OWNER) < 0))
+		return -1;
 	if (store_router_key_release(ctx->store, api_str(obj, "id")) < 0)
 		return store_failed(ctx);
 	return 0;
@@ -326,14 +548,25 @@ static json_t *interface_info(json_t *router, json_t *port,
 			 json_object_get(port, "network_id"));
 }
 
-/* Checks that the router may take an interface on 'subnet'. */
+/* Checks that the router may take an interface on 'subnet': not on an
+ * external network (that is what its gateway is for), not twice on a
+ * subnet, not on overlapping ones. */
 static int check_new_iface(struct api_ctx *ctx, const struct router_ifaces *ifs,
 			   json_t *subnet)
 {
 	const char *id = api_str(subnet, "id"), *cidr = api_str(subnet, "cidr");
+	json_t *network =
+		store_get(ctx->store, "network", api_str(subnet, "network_id"));
+	bool external = api_bool(network, "router:external");
 	uint32_t net;
 	int prefix;
 
+	json_decref(network);
+	if (external)
+		return bad_router(
+			ctx,
+			"Subnet %s is on external network %s: a router joins an external network with external_gateway_info, not with an interface",
+			id, api_str(subnet, "network_id"));
 	if (netaddr_parse_cidr4(cidr, true, &net, &prefix) < 0)
 		return store_failed(ctx);
 	for (size_t i = 0; i < ifs->n; i++) {
@@ -505,6 +738,23 @@ static int add_router_interface(struct api_ctx *ctx, json_t *router,
 	return r;
 }
 
+/* Refuses to remove interface 'it' of router 'router_id' while floating
+ * IPs are associated through it. */
+static int check_iface_unused(struct api_ctx *ctx, const char *router_id,
+			      const struct router_iface *it)
+{
+	int64_t n;
+
+	if (api_fip_router_users(ctx, router_id, it->net, it->prefix, &n) < 0)
+		return -1;
+	if (n)
+		return api_fail(
+			&ctx->err, 409, "RouterInterfaceInUseByFloatingIP",
+			"Router interface for subnet %s on router %s cannot be deleted, as it is required by one or more floating IPs.",
+			it->subnet_id, router_id);
+	return 0;
+}
+
 static int remove_router_interface(struct api_ctx *ctx, json_t *router,
 				   json_t *body, json_t **ret)
 {
@@ -560,6 +810,8 @@ static int remove_router_interface(struct api_ctx *ctx, json_t *router,
 			goto out;
 		}
 	}
+	if (check_iface_unused(ctx, router_id, it) < 0)
+		goto out;
 	/* Neutron deletes the interface's port, whether the router made it
 	 * (by subnet) or was given it (by port). */
 	port = json_object_get(it->port, "port");

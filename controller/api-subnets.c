@@ -394,7 +394,8 @@ static int subnet_remove(struct api_ctx *ctx, json_t *obj)
 	return r;
 }
 
-/* A subnet is visible to its owner and, on a shared network, to all. */
+/* A subnet is visible to its owner and, on a shared or external network,
+ * to all. */
 static bool subnet_visible(struct api_ctx *ctx, json_t *obj)
 {
 	json_t *network;
@@ -403,7 +404,8 @@ static bool subnet_visible(struct api_ctx *ctx, json_t *obj)
 	if (api_owns(ctx, obj))
 		return true;
 	network = store_get(ctx->store, "network", api_str(obj, "network_id"));
-	shared = api_bool(network, "shared");
+	shared = api_bool(network, "shared") ||
+		 api_bool(network, "router:external");
 	json_decref(network);
 	return shared;
 }

@@ -17,6 +17,7 @@ static const struct api_resource *const resources[] = {
 	&api_routers,
 	&api_security_groups,
 	&api_security_group_rules,
+	&api_floatingips,
 };
 
 #define N_RESOURCES (sizeof(resources) / sizeof(resources[0]))
@@ -43,6 +44,10 @@ static const struct {
 	  "Provides allowed address pairs" },
 	{ "binding", "Port Binding",
 	  "Expose port bindings of a virtual port to external application" },
+	{ "external-net", "Neutron external network",
+	  "Adds external network attribute to network resource." },
+	{ "ext-gw-mode", "Neutron L3 Configurable external gateway mode",
+	  "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway" },
 	{ "extraroute", "Neutron Extra Route",
 	  "Extra routes configuration for L3 router" },
 	{ "extraroute-atomic", "Atomically add/remove extra routes",

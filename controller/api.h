@@ -66,9 +66,10 @@ struct api_ctx {
 	const char *project_id; /* the caller's project */
 	bool is_admin;
 	char now[32]; /* the request's timestamp, YYYY-MM-DDTHH:MM:SSZ */
-	/* Set by api-routers.c while it creates, changes or deletes a
-	 * router's interface port through the ports' code, which otherwise
-	 * refuses to (L3PortInUse). */
+	/* Set by api-routers.c and api-floatingips.c while they create,
+	 * change or delete a router's interface or gateway port or a
+	 * floating IP's port through the ports' code, which otherwise refuses
+	 * to (L3PortInUse). */
 	bool l3_internal;
 	/* Set by api-secgroups.c while it creates a security group's own
 	 * rules with it, or a project's default group: the name 'default'
@@ -165,9 +166,38 @@ extern const struct api_resource api_agents;
 extern const struct api_resource api_routers;
 extern const struct api_resource api_security_groups;
 extern const struct api_resource api_security_group_rules;
+extern const struct api_resource api_floatingips;
 
 /* The device_owner of a router's interface ports (device_id: the router). */
 #define API_ROUTER_INTERFACE_OWNER "network:router_interface"
+/* The device_owner of a router's gateway port on its external network
+ * (device_id: the router) and of a floating IP's port, which holds its
+ * address (device_id: the floating IP). */
+#define API_ROUTER_GATEWAY_OWNER "network:router_gateway"
+#define API_FLOATINGIP_OWNER "network:floatingip"
+
+/* Whether the port 'port' belongs to the L3 code (a router's interface or
+ * gateway, a floating IP): only that code, with ctx->l3_internal set,
+ * creates, re-addresses or deletes such ports. */
+bool api_port_is_l3(json_t *port);
+
+/* Deletes the port of 'device_id' whose device_owner is 'owner' (a
+ * router's gateway port, a floating IP's port), releasing what it holds;
+ * nothing when there is none. Returns 0 or api_fail(). */
+int api_l3_port_remove(struct api_ctx *ctx, const char *device_id,
+		       const char *owner);
+
+/*
+ * Floating IPs (api-floatingips.c), inside the request's transaction.
+ * api_fip_router_users() counts into 'ret' the floating IPs associated
+ * through router 'router_id', only those whose fixed IP lies in
+ * 'net'/'prefix' when 'prefix' >= 0. api_fip_port_deleted() disassociates
+ * the floating IPs of port 'port_id', which is being deleted. Each returns
+ * 0 or api_fail().
+ */
+int api_fip_router_users(struct api_ctx *ctx, const char *router_id,
+			 uint32_t net, int prefix, int64_t *ret);
+int api_fip_port_deleted(struct api_ctx *ctx, const char *port_id);
 
 /* Handles one request. 'method' is "GET", "POST", "PUT" or "DELETE";
  * 'path' the URL path without the query; 'query' an object mapping each

@@ -267,15 +267,16 @@ static void agent_client_closed(struct evhttp_connection *evcon, void *arg)
 	free(p);
 }
 
-/* Whether 'path' is /v2.0/ports/ID/stats; copies ID into 'id'. */
-static bool is_stats_path(const char *path, char *id, size_t len)
+/* Whether 'path' is /v2.0/COLLECTION/ID/stats, 'prefix' being
+ * "/v2.0/COLLECTION/"; copies ID into 'id'. */
+static bool is_stats_path(const char *path, const char *prefix, char *id,
+			  size_t len)
 {
-	static const char prefix[] = "/v2.0/ports/";
 	const char *rest, *slash;
 
-	if (strncmp(path, prefix, sizeof(prefix) - 1))
+	if (strncmp(path, prefix, strlen(prefix)))
 		return false;
-	rest = path + sizeof(prefix) - 1;
+	rest = path + strlen(prefix);
 	slash = strchr(rest, '/');
 	if (!slash || slash == rest || (size_t)(slash - rest) >= len ||
 	    (strcmp(slash, "/stats") && strcmp(slash, "/stats/")))
@@ -366,6 +367,41 @@ static int start_port_stats(struct server *srv, struct evhttp_request *req,
 	return ctx->err.status;
 }
 
+/* southbound_device_stats() as an agent_ask_fn: no port. */
+static int ask_device_stats(struct southbound *sb, const char *host,
+			    const char *port_id, southbound_reply_fn fn,
+			    void *arg, struct southbound_request **ret)
+{
+	(void)port_id;
+	return southbound_device_stats(sb, host, fn, arg, ret);
+}
+
+/*
+ * GET /v2.0/agents/ID/stats (admin only): asks the agent for the counters
+ * of its host's devices. Returns as start_port_stats() does.
+ */
+static int start_agent_stats(struct server *srv, struct evhttp_request *req,
+			     struct api_ctx *ctx, const char *id,
+			     const char *path, const char *request_id,
+			     const struct timespec *t0, json_t **out)
+{
+	json_t *agent = NULL;
+	int r = -1;
+
+	if (!ctx->is_admin)
+		api_fail(&ctx->err, 403, "PolicyNotAuthorized",
+			 "(rule:get_agent_stats) is disallowed by policy");
+	else if ((agent = api_find(ctx, &api_agents, id)))
+		r = ask_agent(srv, req, ctx, ask_device_stats,
+			      api_str(agent, "host"), NULL, path, request_id,
+			      t0);
+	json_decref(agent);
+	if (r == 0)
+		return 0;
+	*out = api_error_body(&ctx->err);
+	return ctx->err.status;
+}
+
 /* Whether 'path' is /v2.0/conntrack. */
 static bool is_conntrack_path(const char *path)
 {
@@ -422,7 +458,7 @@ static void handle_request(struct evhttp_request *req, void *arg)
 	struct api_ctx ctx = { .store = srv->store,
 			       .cfg = srv->opts.api,
 			       .live = srv->opts.live };
-	char request_id[48], base_url[300], uuid[37], port_id[64];
+	char request_id[48], base_url[300], uuid[37], stats_of[64];
 	struct timespec t0, t1;
 	json_t *query, *body = NULL, *out = NULL;
 	char *path = NULL;
@@ -452,9 +488,16 @@ static void handle_request(struct evhttp_request *req, void *arg)
 	else
 		status = authenticate(srv, req, path, &ctx, &out);
 	if (!status && !strcmp(method, "GET") &&
-	    is_stats_path(path, port_id, sizeof(port_id))) {
-		status = start_port_stats(srv, req, &ctx, port_id, path,
+	    is_stats_path(path, "/v2.0/ports/", stats_of, sizeof(stats_of))) {
+		status = start_port_stats(srv, req, &ctx, stats_of, path,
 					  request_id, &t0, &out);
+		if (!status)
+			goto out; /* answered when the agent answers */
+	}
+	if (!status && !strcmp(method, "GET") &&
+	    is_stats_path(path, "/v2.0/agents/", stats_of, sizeof(stats_of))) {
+		status = start_agent_stats(srv, req, &ctx, stats_of, path,
+					   request_id, &t0, &out);
 		if (!status)
 			goto out; /* answered when the agent answers */
 	}

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "abi/weft.h"
 #include "log.h"
 #include "sbproto.h"
 #include "view.h"
@@ -45,6 +46,7 @@ struct sb_host {
 	json_t *view; /* the last view sent (key -> object), or NULL */
 	uint64_t revision; /* the revision 'view' is exact at */
 	json_t *networks; /* networks that may hold a port bound here */
+	bool gateway; /* its agent said hello in the gateway role */
 };
 
 struct sb_conn {
@@ -75,6 +77,9 @@ struct southbound {
 	uint64_t next_request_id;
 	/* The change log has been applied to the views up to here. */
 	uint64_t processed;
+	/* A gateway agent connected or went away: every view holds the
+	 * gateways' 'alive', so every view is recomputed. */
+	bool gateways_changed;
 	struct event *process_ev;
 	struct api_live live;
 };
@@ -337,6 +342,21 @@ int southbound_conntrack(struct southbound *sb, const char *host,
 			     sbproto_conntrack_request_new, fn, arg, ret);
 }
 
+/* The device stats_request of request 'request_id' (no port). */
+static json_t *device_stats_request(uint64_t request_id, const char *unused)
+{
+	(void)unused;
+	return sbproto_device_stats_request_new(request_id);
+}
+
+int southbound_device_stats(struct southbound *sb, const char *host,
+			    southbound_reply_fn fn, void *arg,
+			    struct southbound_request **ret)
+{
+	return request_start(sb, host, NULL, SBPROTO_STATS_REPLY,
+			     device_stats_request, fn, arg, ret);
+}
+
 void southbound_request_cancel(struct southbound_request *req)
 {
 	if (!req)
@@ -371,12 +391,38 @@ static struct southbound_request *request_of_reply(struct sb_conn *c,
 	return NULL;
 }
 
+/* Answers the device stats request 'req' with the reply 'm'. */
+static void handle_device_stats_reply(struct sb_conn *c,
+				      struct southbound_request *req,
+				      struct sbproto_msg *m)
+{
+	if (m->error) {
+		request_fail(
+			req, 409, "DeviceStatsUnavailable",
+			"The agent of host %s cannot read the counters of its devices: %.200s",
+			conn_name(c), m->error);
+		return;
+	}
+	if (m->port_id) {
+		request_fail(
+			req, 502, "HTTPBadGateway",
+			"The agent of host %s answered for port %s instead of its devices.",
+			conn_name(c), m->port_id);
+		return;
+	}
+	request_finish(req, 200, json_pack("{s:O}", "stats", m->stats));
+}
+
 static void handle_stats_reply(struct sb_conn *c, struct sbproto_msg *m)
 {
 	struct southbound_request *req = request_of_reply(c, m);
 
 	if (!req)
 		return;
+	if (!req->port_id[0]) {
+		handle_device_stats_reply(c, req, m);
+		return;
+	}
 	if (m->error) {
 		request_fail(
 			req, 409, "PortStatsUnavailable",
@@ -384,7 +430,7 @@ static void handle_stats_reply(struct sb_conn *c, struct sbproto_msg *m)
 			conn_name(c), req->port_id, m->error);
 		return;
 	}
-	if (strcmp(m->port_id, req->port_id)) {
+	if (!m->port_id || strcmp(m->port_id, req->port_id)) {
 		request_fail(
 			req, 502, "HTTPBadGateway",
 			"The agent of host %s answered for port %s instead of %s.",
@@ -436,6 +482,10 @@ static void conn_close(struct sb_conn *c, const char *fmt, ...)
 		json_decref(c->host->networks);
 		c->host->networks = NULL;
 		c->host->conn = NULL;
+		if (c->host->gateway) {
+			sb->gateways_changed = true;
+			event_active(sb->process_ev, 0, 0);
+		}
 	}
 	/* Requests waiting on this agent are answered on the next turn of
 	 * the loop: the caller may be in the middle of sending one. */
@@ -452,6 +502,38 @@ static void conn_close(struct sb_conn *c, const char *fmt, ...)
 	event_free(c->timer);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/*
+ * The configurations of the agent of hello 'm', inside the registration's
+ * transaction: a gateway's uplink address and slot (claimed at its first
+ * hello and kept; null when all are taken), a hypervisor's slot released
+ * (a host that stopped being a gateway). A new reference, or NULL.
+ */
+static json_t *agent_configurations(struct southbound *sb,
+				    struct sbproto_msg *m)
+{
+	uint32_t slot;
+	int r;
+
+	if (!m->gateway) {
+		if (store_gateway_slot_release(sb->store, m->host) < 0)
+			return NULL;
+		return json_pack("{s:s, s:b}", "underlay_ip", m->underlay_ip,
+				 "gateway", 0);
+	}
+	r = store_gateway_slot_claim(sb->store, m->host, WEFT_MAX_GATEWAYS,
+				     &slot);
+	if (r == -ENOSPC)
+		log_warn(
+			"southbound: gateway %s gets no slot: all %d are taken; it serves nothing until one is freed (delete a dead gateway's agent)",
+			m->host, WEFT_MAX_GATEWAYS);
+	else if (r < 0)
+		return NULL;
+	return json_pack("{s:s, s:b, s:s, s:o}", "underlay_ip", m->underlay_ip,
+			 "gateway", 1, "uplink_ip", m->uplink_ip,
+			 "gateway_slot",
+			 r == 0 ? json_integer(slot) : json_null());
 }
 
 /* Registers or refreshes the agent resource of the host of 'm'. */
@@ -476,8 +558,7 @@ static int register_agent(struct southbound *sb, struct sbproto_msg *m,
 			 strerror(-r));
 		return r;
 	}
-	conf = json_pack("{s:s, s:b}", "underlay_ip", m->underlay_ip, "gateway",
-			 m->gateway);
+	conf = agent_configurations(sb, m);
 	doc = store_get(sb->store, "agent", id);
 	if (!doc) {
 		doc = json_pack(
@@ -527,10 +608,27 @@ static int register_agent(struct southbound *sb, struct sbproto_msg *m,
 	return 0;
 }
 
+/* Whether the agent of 'host' is alive, for view_gateways(). */
+static bool gateway_alive(void *data, const char *host)
+{
+	return southbound_agent_alive(data, host, NULL, 0);
+}
+
+/* Computes the view of 'h': a gateway's or a hypervisor's (view.h). */
+static int host_view(struct southbound *sb, struct sb_host *h, json_t *hosts,
+		     json_t *gateways, json_t *secgroups, json_t **ret)
+{
+	if (h->gateway)
+		return view_compute_gateway(sb->store, h->name, hosts, gateways,
+					    sb->opts.dns_domain, ret);
+	return view_compute(sb->store, h->name, h->networks, hosts, gateways,
+			    secgroups, sb->opts.dns_domain, ret);
+}
+
 static int handle_hello(struct sb_conn *c, struct sbproto_msg *m)
 {
 	struct southbound *sb = c->sb;
-	json_t *hosts = NULL, *view = NULL, *objects, *msg;
+	json_t *hosts = NULL, *gateways = NULL, *view = NULL, *objects, *msg;
 	struct sb_host *h;
 	uint64_t revision;
 	char why[256];
@@ -556,31 +654,36 @@ static int handle_hello(struct sb_conn *c, struct sbproto_msg *m)
 		return r;
 	}
 
+	/* Connected before its view is computed: a gateway is alive in its
+	 * own first view and in everyone's next one. */
+	h->gateway = m->gateway;
+	h->conn = c;
+	c->host = h;
 	h->networks = json_object();
 	r = h->networks ? view_host_networks(sb->store, h->name, h->networks) :
 			  -ENOMEM;
 	if (r == 0)
 		r = view_agent_hosts(sb->store, &hosts);
 	if (r == 0)
-		r = view_compute(sb->store, h->name, h->networks, hosts, NULL,
-				 sb->opts.dns_domain, &view);
+		r = view_gateways(sb->store, gateway_alive, sb, &gateways);
+	if (r == 0)
+		r = host_view(sb, h, hosts, gateways, NULL, &view);
 	json_decref(hosts);
+	json_decref(gateways);
 	if (r < 0) {
-		json_decref(h->networks);
-		h->networks = NULL;
 		conn_close(c, "cannot compute the view of %s: %s", m->host,
 			   strerror(-r));
 		return r;
 	}
-	h->conn = c;
-	c->host = h;
 	revision = store_revision(sb->store);
 	delta = m->revision && h->view && h->revision == m->revision;
 	log_info(
-		"southbound: agent of %s (%s, underlay %s%s) said hello at revision %llu: %s at %llu, %zu objects",
-		h->name, c->peer, m->underlay_ip, m->gateway ? ", gateway" : "",
-		(unsigned long long)m->revision, delta ? "delta" : "snapshot",
-		(unsigned long long)revision, json_object_size(view));
+		"southbound: agent of %s (%s, underlay %s%s%s) said hello at revision %llu: %s at %llu, %zu objects",
+		h->name, c->peer, m->underlay_ip,
+		m->gateway ? ", gateway with uplink " : "",
+		m->gateway ? m->uplink_ip : "", (unsigned long long)m->revision,
+		delta ? "delta" : "snapshot", (unsigned long long)revision,
+		json_object_size(view));
 	if (delta)
 		return send_delta(c, view, revision, true);
 	host_set_view(h, view, revision);
@@ -818,6 +921,7 @@ struct changes {
 	json_t *routers; /* set of ids */
 	json_t *secgroups; /* set of ids */
 	bool agents;
+	bool floatingips; /* only gateways' views hold them */
 };
 
 static int collect_change(uint64_t revision, const char *kind, const char *id,
@@ -837,6 +941,8 @@ static int collect_change(uint64_t revision, const char *kind, const char *id,
 		json_object_set_new(ch->secgroups, id, json_true());
 	else if (!strcmp(kind, "agent"))
 		ch->agents = true;
+	else if (!strcmp(kind, "floatingip"))
+		ch->floatingips = true;
 	return 0;
 }
 
@@ -898,6 +1004,10 @@ static bool host_affected(struct sb_host *h, struct changes *ch)
 	json_object_foreach(ch->networks, id, v)
 		if (network_affects(h, id))
 			affected = true;
+	/* A gateway's view grows with any router given an external
+	 * gateway, and holds every floating IP. */
+	if (h->gateway && (ch->floatingips || json_object_size(ch->routers)))
+		affected = true;
 	json_object_foreach(ch->routers, id, v)
 		if (in_view(h, "router", id))
 			affected = true;
@@ -926,16 +1036,20 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 	struct southbound *sb = arg;
 	uint64_t now = store_revision(sb->store);
 	struct changes ch = { json_object(), json_object(), json_object(),
-			      json_object(), json_object(), false };
-	json_t *hosts = NULL, *secgroups = NULL, *doc;
+			      json_object(), json_object(), false,
+			      false };
+	json_t *hosts = NULL, *gateways = NULL, *secgroups = NULL, *doc;
 	struct sb_conn **order = NULL, *c;
 	size_t n = 0;
 	const char *id;
 	void *tmp;
 	int r;
 
-	if (now <= sb->processed || !sb->conns)
+	if ((now <= sb->processed && !sb->gateways_changed) || !sb->conns)
 		goto done;
+	/* Every view holds every gateway and its 'alive'. */
+	ch.agents = sb->gateways_changed;
+	sb->gateways_changed = false;
 	r = store_changes_since(sb->store, sb->processed, collect_change, &ch);
 	if (r < 0) {
 		/* Agents reconnect and get snapshots. */
@@ -984,11 +1098,13 @@ static void process_changes(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		r = hosts ? 0 : view_agent_hosts(sb->store, &hosts);
+		if (r == 0 && !gateways)
+			r = view_gateways(sb->store, gateway_alive, sb,
+					  &gateways);
 		if (r == 0 && !secgroups && !(secgroups = json_object()))
 			r = -ENOMEM;
 		if (r == 0)
-			r = view_compute(sb->store, h->name, h->networks, hosts,
-					 secgroups, sb->opts.dns_domain, &view);
+			r = host_view(sb, h, hosts, gateways, secgroups, &view);
 		if (r < 0) {
 			/* The agent reconnects and gets a snapshot. */
 			conn_close(order[i], "cannot compute its view: %s",
@@ -1002,6 +1118,7 @@ done:
 	if (now > sb->processed)
 		sb->processed = now;
 	json_decref(hosts);
+	json_decref(gateways);
 	json_decref(secgroups);
 	json_decref(ch.ports);
 	json_decref(ch.subnets);

@@ -109,4 +109,11 @@ int southbound_port_stats(struct southbound *sb, const char *host,
 int southbound_conntrack(struct southbound *sb, const char *host,
 			 const char *port_id, southbound_reply_fn fn, void *arg,
 			 struct southbound_request **ret);
+/* Asks the agent of 'host' for the counters of its devices (the VXLAN
+ * device and, on a gateway, the uplink): answered as
+ * southbound_port_stats() is, with 200 and {"stats": {"tunnel": {...},
+ * "uplink": {...}}} or 409 DeviceStatsUnavailable. */
+int southbound_device_stats(struct southbound *sb, const char *host,
+			    southbound_reply_fn fn, void *arg,
+			    struct southbound_request **ret);
 void southbound_request_cancel(struct southbound_request *req);

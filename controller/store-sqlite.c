@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/weft.h"
+
 #define VNI_MIN 1u
-#define VNI_MAX 0xffffffu
+/* WEFT_VNI_HANDOFF (0xffffff): gateways hand frames to each other with
+ * it, so no network may have it. */
+#define VNI_MAX (WEFT_VNI_HANDOFF - 1)
 #define ROUTER_KEY_MIN 1u
 #define ROUTER_KEY_MAX 0xffffffffu
 
@@ -59,6 +63,10 @@ static const char *const migrations[] = {
 	"INSERT OR IGNORE INTO sg_ports SELECT j.value, r.id"
 	"  FROM resources r, json_each(r.body, '$.security_groups') j"
 	"  WHERE r.kind = 'port' AND j.type = 'text';",
+	/* 3 -> 4: gateway agents' slots (docs/gateways.md), kept across
+	 * restarts and reconnects until the agent is deleted. */
+	"CREATE TABLE IF NOT EXISTS gateway_slots (slot INTEGER PRIMARY KEY,"
+	"  host TEXT NOT NULL UNIQUE);",
 };
 
 enum stmt {
@@ -94,6 +102,10 @@ enum stmt {
 	STMT_SG_PORTS_CLEAR,
 	STMT_SG_PORTS_ADD,
 	STMT_SG_PORTS_OF_GROUP,
+	STMT_GW_SLOT_GET,
+	STMT_GW_SLOT_FIND_FREE,
+	STMT_GW_SLOT_CLAIM,
+	STMT_GW_SLOT_RELEASE,
 	STMT_COUNT,
 };
 
@@ -172,6 +184,20 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			      " (group_id, port_id) VALUES (?1, ?2)",
 	[STMT_SG_PORTS_OF_GROUP] = "SELECT port_id FROM sg_ports"
 				   " WHERE group_id = ?1 ORDER BY port_id",
+	[STMT_GW_SLOT_GET] = "SELECT slot FROM gateway_slots WHERE host = ?1",
+	/* The lowest free slot: 0, or the one after a taken slot whose
+	 * successor is free. */
+	[STMT_GW_SLOT_FIND_FREE] =
+		"SELECT 0 WHERE NOT EXISTS"
+		" (SELECT 1 FROM gateway_slots WHERE slot = 0)"
+		" UNION ALL "
+		"SELECT * FROM (SELECT g.slot + 1 FROM gateway_slots g"
+		" WHERE NOT EXISTS (SELECT 1 FROM gateway_slots w"
+		" WHERE w.slot = g.slot + 1) ORDER BY g.slot LIMIT 1)"
+		" LIMIT 1",
+	[STMT_GW_SLOT_CLAIM] =
+		"INSERT INTO gateway_slots (slot, host) VALUES (?1, ?2)",
+	[STMT_GW_SLOT_RELEASE] = "DELETE FROM gateway_slots WHERE host = ?1",
 };
 
 struct store {
@@ -755,6 +781,50 @@ int store_router_key(struct store *s, const char *router_id, uint32_t *ret)
 	if (r == 0)
 		*ret = (uint32_t)v;
 	return r;
+}
+
+int store_gateway_slot(struct store *s, const char *host, uint32_t *ret)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_GW_SLOT_GET);
+	int64_t v;
+	int r;
+
+	bind_text(st, 1, host);
+	r = stmt_int64(st, &v);
+	if (r == 0)
+		*ret = (uint32_t)v;
+	return r;
+}
+
+int store_gateway_slot_claim(struct store *s, const char *host, uint32_t n,
+			     uint32_t *ret)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+	int r = store_gateway_slot(s, host, ret);
+
+	if (r != -ENOENT)
+		return r;
+	r = stmt_int64(stmt_get(s, STMT_GW_SLOT_FIND_FREE), &v);
+	if (r < 0)
+		return r;
+	if (v >= n)
+		return -ENOSPC;
+	st = stmt_get(s, STMT_GW_SLOT_CLAIM);
+	sqlite3_bind_int64(st, 1, v);
+	bind_text(st, 2, host);
+	r = stmt_exec(st);
+	if (r == 0)
+		*ret = (uint32_t)v;
+	return r;
+}
+
+int store_gateway_slot_release(struct store *s, const char *host)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_GW_SLOT_RELEASE);
+
+	bind_text(st, 1, host);
+	return stmt_exec(st);
 }
 
 int store_vni_release(struct store *s, const char *network_id)

@@ -93,9 +93,11 @@ int store_list(struct store *s, const struct store_query *q, store_list_fn fn,
 int store_count_children(struct store *s, const char *kind,
 			 const char *parent_id, int64_t *ret);
 
-/* VNIs: a 24-bit id per network. store_vni_allocate() takes the next free
- * value after the last one handed out (so a freed VNI is reused as late as
- * possible); store_vni_claim() takes a given one, -EEXIST when in use. */
+/* VNIs: a 24-bit id per network, 1..0xfffffe (0xffffff is
+ * WEFT_VNI_HANDOFF, the gateways' own). store_vni_allocate() takes the
+ * next free value after the last one handed out (so a freed VNI is reused
+ * as late as possible); store_vni_claim() takes a given one, -EEXIST when
+ * in use, -EINVAL when out of range. */
 int store_vni_allocate(struct store *s, const char *network_id, uint32_t *ret);
 int store_vni_claim(struct store *s, const char *network_id, uint32_t vni);
 int store_vni_release(struct store *s, const char *network_id);
@@ -107,6 +109,16 @@ int store_router_key_allocate(struct store *s, const char *router_id,
 			      uint32_t *ret);
 int store_router_key_release(struct store *s, const char *router_id);
 int store_router_key(struct store *s, const char *router_id, uint32_t *ret);
+
+/* Gateway slots (docs/gateways.md): each gateway agent, by host name,
+ * holds one of 0..'n'-1 until released. store_gateway_slot_claim() returns
+ * the host's slot, taking the lowest free one when it has none (-ENOSPC
+ * when all 'n' are taken); store_gateway_slot() reads it (-ENOENT when
+ * none); store_gateway_slot_release() frees it. Inside a transaction. */
+int store_gateway_slot_claim(struct store *s, const char *host, uint32_t n,
+			     uint32_t *ret);
+int store_gateway_slot(struct store *s, const char *host, uint32_t *ret);
+int store_gateway_slot_release(struct store *s, const char *host);
 
 /* MAC addresses, unique per network. -EEXIST when taken. */
 int store_mac_claim(struct store *s, const char *network_id, const char *mac,

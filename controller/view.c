@@ -109,6 +109,18 @@ json_t *view_host_object(const char *name, const char *underlay_ip)
 				 underlay_ip));
 }
 
+json_t *view_gateway_object(const char *name, const char *underlay_ip,
+			    uint32_t slot, bool alive)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "gateway:%s", name);
+	return checked(json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "key", key,
+				 "kind", "gateway", "name", name, "underlay_ip",
+				 underlay_ip, "slot", (int)slot, "alive",
+				 alive));
+}
+
 struct networks_walk {
 	const char *host;
 	json_t *networks;
@@ -138,9 +150,12 @@ int view_host_networks(struct store *s, const char *host, json_t *networks)
 static int add_agent_host(json_t *agent, void *data)
 {
 	const char *host = str(agent, "host");
-	const char *ip =
-		str(json_object_get(agent, "configurations"), "underlay_ip");
+	json_t *conf = json_object_get(agent, "configurations");
+	const char *ip = str(conf, "underlay_ip");
 
+	/* Gateways are in views as gateway objects, not as hosts. */
+	if (json_is_true(json_object_get(conf, "gateway")))
+		return 0;
 	if (host && ip && host[0] && ip[0])
 		return json_object_set_new(data, host, json_string(ip)) < 0 ?
 			       -ENOMEM :
@@ -162,6 +177,49 @@ int view_agent_hosts(struct store *s, json_t **ret)
 		return r;
 	}
 	*ret = hosts;
+	return 0;
+}
+
+struct gateways_walk {
+	view_alive_fn alive;
+	void *data;
+	json_t *out;
+};
+
+static int add_gateway(json_t *agent, void *data)
+{
+	struct gateways_walk *w = data;
+	json_t *conf = json_object_get(agent, "configurations");
+	json_t *slot = json_object_get(conf, "gateway_slot");
+	const char *host = str(agent, "host");
+	const char *ip = str(conf, "underlay_ip");
+	json_t *obj;
+
+	if (!host || !ip || !json_is_true(json_object_get(conf, "gateway")) ||
+	    !json_is_integer(slot))
+		return 0;
+	obj = view_gateway_object(host, ip, (uint32_t)json_integer_value(slot),
+				  w->alive ? w->alive(w->data, host) : false);
+	if (obj)
+		json_object_set_new(w->out, str(obj, "key"), obj);
+	return 0;
+}
+
+int view_gateways(struct store *s, view_alive_fn alive, void *data,
+		  json_t **ret)
+{
+	struct store_query q = { .kind = "agent" };
+	struct gateways_walk w = { alive, data, json_object() };
+	int r;
+
+	if (!w.out)
+		return -ENOMEM;
+	r = store_list(s, &q, add_gateway, &w);
+	if (r < 0) {
+		json_decref(w.out);
+		return r;
+	}
+	*ret = w.out;
 	return 0;
 }
 
@@ -320,22 +378,70 @@ static int network_part(struct store *s, const char *host, const char *net_id,
 
 struct router_walk {
 	json_t *ports; /* the router's interface ports, in creation order */
+	json_t *gateway_port; /* its gateway port (a reference), or NULL */
 };
 
 static int add_router_port(json_t *port, void *data)
 {
 	struct router_walk *w = data;
+	const char *owner = str(port, "device_owner");
 
 	if (is_router_interface(port))
 		json_array_append(w->ports, port);
+	else if (owner && !strcmp(owner, "network:router_gateway") &&
+		 !w->gateway_port)
+		w->gateway_port = json_incref(port);
 	return 0;
 }
 
-/* Builds the object of router 'doc' from its interface ports 'ports',
- * whose networks' parts are in 'parts'. */
-static json_t *router_object(struct store *s, json_t *doc, json_t *ports,
-			     json_t *parts)
+/* Reads the router 'router_id': sets 'ret' to {"doc": DOC, "ports":
+ * [interface ports], "gateway_port": PORT or null}, or to NULL when there
+ * is no such router. Returns 0 or a negative errno. */
+static int router_entry(struct store *s, const char *router_id, json_t **ret)
 {
+	struct store_query q = { .kind = "port", .device_id = router_id };
+	struct router_walk w = { json_array(), NULL };
+	json_t *doc = store_get(s, "router", router_id);
+	int r;
+
+	*ret = NULL;
+	if (!doc) {
+		json_decref(w.ports);
+		return 0;
+	}
+	r = store_list(s, &q, add_router_port, &w);
+	*ret = json_pack("{s:o, s:o, s:o}", "doc", doc, "ports", w.ports,
+			 "gateway_port",
+			 w.gateway_port ? w.gateway_port : json_null());
+	if (r == 0 && !*ret)
+		r = -ENOMEM;
+	return r;
+}
+
+/* The external_gateway of a router object: null, or its gateway's
+ * network, address, MAC and SNAT flag (docs/gateways.md). */
+static json_t *external_gateway(json_t *doc, json_t *gateway_port)
+{
+	json_t *info = json_object_get(doc, "external_gateway_info");
+	json_t *fixed =
+		json_array_get(json_object_get(gateway_port, "fixed_ips"), 0);
+
+	if (!json_is_object(info) || !fixed)
+		return json_null();
+	return json_pack("{s:O, s:O, s:O, s:b}", "network_id",
+			 json_object_get(info, "network_id"), "ip",
+			 json_object_get(fixed, "ip_address"), "mac",
+			 json_object_get(gateway_port, "mac_address"),
+			 "enable_snat",
+			 !json_is_false(json_object_get(info, "enable_snat")));
+}
+
+/* Builds the object of the router of 'entry' (router_entry()) from its
+ * interface ports, whose networks' parts are in 'parts'. */
+static json_t *router_object(struct store *s, json_t *entry, json_t *parts)
+{
+	json_t *doc = json_object_get(entry, "doc");
+	json_t *ports = json_object_get(entry, "ports");
 	const char *id = str(doc, "id");
 	json_t *ifaces = json_array(), *port;
 	json_t *routes = route_list(json_object_get(doc, "routes"));
@@ -383,12 +489,13 @@ static json_t *router_object(struct store *s, json_t *doc, json_t *ports,
 				  json_object_get(port, "mac_address")));
 	}
 	snprintf(k, sizeof(k), "router:%s", id);
-	return checked(
-		json_pack("{s:s, s:s, s:s, s:I, s:b, s:o, s:o}", "key", k,
-			  "kind", "router", "id", id, "router_key",
-			  (json_int_t)key, "admin_state_up",
-			  json_is_true(json_object_get(doc, "admin_state_up")),
-			  "interfaces", ifaces, "routes", routes));
+	return checked(json_pack(
+		"{s:s, s:s, s:s, s:I, s:b, s:o, s:o, s:o}", "key", k, "kind",
+		"router", "id", id, "router_key", (json_int_t)key,
+		"admin_state_up",
+		json_is_true(json_object_get(doc, "admin_state_up")),
+		"interfaces", ifaces, "routes", routes, "external_gateway",
+		external_gateway(doc, json_object_get(entry, "gateway_port"))));
 }
 
 /* The rule object of an IPv4 rule; NULL for others. */
@@ -571,110 +678,128 @@ static void add_secgroups(struct store *s, const char *host, json_t *view,
 	json_decref(wanted);
 }
 
-int view_compute(struct store *s, const char *host, json_t *networks,
-		 json_t *hosts, json_t *secgroups, const char *dns_domain,
-		 json_t **ret)
+/* A view while it is built: the parts of the networks taken (id -> part),
+ * those still to close over (a queue of ids), the routers met (id ->
+ * router_entry() or null) and scratch host names. */
+struct view_build {
+	struct store *s;
+	const char *host;
+	const char *dns_domain;
+	json_t *parts, *queue, *routers, *named;
+};
+
+static int build_init(struct view_build *b, struct store *s, const char *host,
+		      const char *dns_domain)
 {
-	json_t *view = json_object(), *named = json_object();
-	json_t *gone = json_array(), *parts = json_object();
-	json_t *queue = json_array(), *routers = json_object();
-	json_t *v, *part;
-	const char *net_id, *name;
-	void *tmp;
-	size_t i;
+	*b = (struct view_build){ s,
+				  host,
+				  dns_domain,
+				  json_object(),
+				  json_array(),
+				  json_object(),
+				  json_object() };
+	return b->parts && b->queue && b->routers && b->named ? 0 : -ENOMEM;
+}
+
+static void build_destroy(struct view_build *b)
+{
+	json_decref(b->parts);
+	json_decref(b->queue);
+	json_decref(b->routers);
+	json_decref(b->named);
+}
+
+/* Takes the part of network 'net_id' into the view and queues it, unless
+ * it is there already or gone. */
+static int take_network(struct view_build *b, const char *net_id)
+{
+	json_t *p;
+	int r;
+
+	if (!net_id || json_object_get(b->parts, net_id))
+		return 0;
+	r = network_part(b->s, b->host, net_id, b->dns_domain, b->named, &p);
+	if (r < 0 || !p)
+		return r;
+	json_object_set_new(b->parts, net_id, p);
+	return json_array_append_new(b->queue, json_string(net_id)) < 0 ?
+		       -ENOMEM :
+		       0;
+}
+
+/* Takes router 'router_id' (already read as 'entry', or NULL to read it)
+ * and the networks of its interfaces. */
+static int take_router(struct view_build *b, const char *router_id,
+		       json_t *entry)
+{
+	json_t *port;
+	size_t j;
 	int r = 0;
 
-	if (!view || !named || !gone || !parts || !queue || !routers) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* The networks with a port bound to 'host' start the closure. */
-	json_object_foreach_safe(networks, tmp, net_id, v) {
-		r = network_part(s, host, net_id, dns_domain, named, &part);
-		if (r < 0)
-			goto out;
-		if (part && json_is_true(json_object_get(part, "local"))) {
-			json_object_set_new(parts, net_id, part);
-			json_array_append_new(queue, json_string(net_id));
-		} else {
-			json_decref(part);
-			json_array_append_new(gone, json_string(net_id));
-		}
-	}
-	json_array_foreach(gone, i, v)
-		json_object_del(networks, json_string_value(v));
+	if (json_object_get(b->routers, router_id))
+		return 0;
+	if (entry)
+		json_incref(entry);
+	else if ((r = router_entry(b->s, router_id, &entry)) < 0)
+		return r;
+	/* A dangling interface (no router) is remembered as null. */
+	json_object_set_new(b->routers, router_id, entry ? entry : json_null());
+	json_array_foreach(json_object_get(entry, "ports"), j, port)
+		if ((r = take_network(b, str(port, "network_id"))) < 0)
+			return r;
+	return 0;
+}
 
-	/* Close it under routing: the routers on its networks, and the
-	 * networks of those routers, until nothing is added. */
-	for (i = 0; i < json_array_size(queue); i++) {
-		const char *router_id;
+/* Closes the view under routing: the routers on its networks, and the
+ * networks of those routers, until nothing is added. */
+static int build_close(struct view_build *b)
+{
+	const char *router_id;
+	json_t *part, *v;
+	int r;
 
+	for (size_t i = 0; i < json_array_size(b->queue); i++) {
 		part = json_object_get(
-			parts, json_string_value(json_array_get(queue, i)));
+			b->parts,
+			json_string_value(json_array_get(b->queue, i)));
 		json_object_foreach(json_object_get(part, "routers"), router_id,
-				    v) {
-			struct store_query q = { .kind = "port",
-						 .device_id = router_id };
-			struct router_walk w = { NULL };
-			json_t *doc, *port;
-			size_t j;
-
-			if (json_object_get(routers, router_id))
-				continue;
-			doc = store_get(s, "router", router_id);
-			if (!doc) {
-				/* A dangling interface: no router. */
-				json_object_set_new(routers, router_id,
-						    json_null());
-				continue;
-			}
-			w.ports = json_array();
-			r = store_list(s, &q, add_router_port, &w);
-			json_object_set_new(routers, router_id,
-					    json_pack("{s:o, s:o}", "doc", doc,
-						      "ports", w.ports));
-			if (r < 0)
-				goto out;
-			json_array_foreach(w.ports, j, port) {
-				const char *other = str(port, "network_id");
-				json_t *p;
-
-				if (!other || json_object_get(parts, other))
-					continue;
-				r = network_part(s, host, other, dns_domain,
-						 named, &p);
-				if (r < 0)
-					goto out;
-				if (!p)
-					continue;
-				json_object_set_new(parts, other, p);
-				json_array_append_new(queue,
-						      json_string(other));
-			}
-		}
+				    v)
+			if ((r = take_router(b, router_id, NULL)) < 0)
+				return r;
 	}
+	return 0;
+}
 
-	json_object_foreach(parts, net_id, part) {
+/* Writes the networks, subnets, ports and routers taken into 'view'. */
+static void build_objects(struct view_build *b, json_t *view)
+{
+	const char *net_id, *name;
+	json_t *part, *v;
+
+	json_object_foreach(b->parts, net_id, part) {
 		json_t *net_obj = json_object_get(part, "network");
 
 		json_object_set(view, str(net_obj, "key"), net_obj);
 		json_object_update(view, json_object_get(part, "ports"));
 		json_object_update(view, json_object_get(part, "subnets"));
 	}
-	json_object_foreach(routers, name, v) {
+	json_object_foreach(b->routers, name, v) {
 		json_t *obj;
 
 		if (json_is_null(v))
 			continue;
-		obj = router_object(s, json_object_get(v, "doc"),
-				    json_object_get(v, "ports"), parts);
+		obj = router_object(b->s, v, b->parts);
 		if (obj)
 			json_object_set_new(view, str(obj, "key"), obj);
 	}
-	add_secgroups(s, host, view, secgroups);
-	/* 'named' holds the hosts of every network walked, of those kept
-	 * only when the closure took them all; recollect from the view. */
-	json_object_clear(named);
+}
+
+/* Adds to 'view' the host object of every host named by its ports. */
+static void add_port_hosts(json_t *view, json_t *hosts)
+{
+	json_t *named = json_object(), *v;
+	const char *name;
+
 	json_object_foreach(view, name, v)
 		if (!strcmp(str(v, "kind"), "port"))
 			json_object_set_new(named, str(v, "host"), json_true());
@@ -685,16 +810,175 @@ int view_compute(struct store *s, const char *host, json_t *networks,
 		if (obj)
 			json_object_set_new(view, str(obj, "key"), obj);
 	}
-out:
 	json_decref(named);
+}
+
+int view_compute(struct store *s, const char *host, json_t *networks,
+		 json_t *hosts, json_t *gateways, json_t *secgroups,
+		 const char *dns_domain, json_t **ret)
+{
+	json_t *view = json_object(), *gone = json_array();
+	struct view_build b;
+	const char *net_id;
+	json_t *v, *part;
+	void *tmp;
+	size_t i;
+	int r = build_init(&b, s, host, dns_domain);
+
+	if (r == 0 && (!view || !gone))
+		r = -ENOMEM;
+	if (r < 0)
+		goto out;
+	/* The networks with a port bound to 'host' start the closure. */
+	json_object_foreach_safe(networks, tmp, net_id, v) {
+		r = network_part(s, host, net_id, dns_domain, b.named, &part);
+		if (r < 0)
+			goto out;
+		if (part && json_is_true(json_object_get(part, "local"))) {
+			json_object_set_new(b.parts, net_id, part);
+			json_array_append_new(b.queue, json_string(net_id));
+		} else {
+			json_decref(part);
+			json_array_append_new(gone, json_string(net_id));
+		}
+	}
+	json_array_foreach(gone, i, v)
+		json_object_del(networks, json_string_value(v));
+	r = build_close(&b);
+	if (r < 0)
+		goto out;
+	build_objects(&b, view);
+	add_secgroups(s, host, view, secgroups);
+	add_port_hosts(view, hosts);
+	if (gateways)
+		json_object_update(view, gateways);
+out:
+	build_destroy(&b);
 	json_decref(gone);
-	json_decref(parts);
-	json_decref(queue);
-	json_decref(routers);
 	if (r < 0) {
 		json_decref(view);
 		return r;
 	}
+	*ret = view;
+	return 0;
+}
+
+json_t *view_floatingip_object(struct store *s, json_t *fip)
+{
+	const char *id = str(fip, "id"), *port_id = str(fip, "port_id");
+	const char *router_id = str(fip, "router_id");
+	json_t *port = port_id ? store_get(s, "port", port_id) : NULL;
+	json_t *net =
+		port ? store_get(s, "network", str(port, "network_id")) : NULL;
+	json_t *vni = json_object_get(net, "provider:segmentation_id");
+	json_t *fixed = json_object_get(fip, "fixed_ip_address");
+	json_t *key_v = json_null(), *obj;
+	uint32_t key;
+	char k[64];
+
+	if (!id) {
+		json_decref(port);
+		json_decref(net);
+		json_decref(key_v);
+		return NULL;
+	}
+	if (router_id && store_router_key(s, router_id, &key) == 0)
+		key_v = json_integer(key);
+	/* Associated only when the port, its VNI and the router are all
+	 * there; otherwise the gateways see it unassociated. */
+	if (!json_is_integer(vni) || json_is_null(key_v) ||
+	    !json_is_string(fixed)) {
+		json_decref(key_v);
+		key_v = json_null();
+		vni = json_null();
+		fixed = json_null();
+	}
+	snprintf(k, sizeof(k), "floatingip:%s", id);
+	obj = checked(json_pack(
+		"{s:s, s:s, s:s, s:O, s:o, s:O, s:O}", "key", k, "kind",
+		"floatingip", "id", id, "floating_ip_address",
+		json_object_get(fip, "floating_ip_address"), "router_key",
+		key_v, "vni", vni, "fixed_ip_address", fixed));
+	json_decref(port);
+	json_decref(net);
+	return obj;
+}
+
+/* The walks of view_compute_gateway(): routers with an external gateway
+ * are taken with their closure; floating IPs become objects. */
+static int take_gateway_router(json_t *router, void *data)
+{
+	struct view_build *b = data;
+	const char *id = str(router, "id");
+	json_t *entry;
+	int r;
+
+	if (!id ||
+	    !json_is_object(json_object_get(router, "external_gateway_info")))
+		return 0;
+	r = router_entry(b->s, id, &entry);
+	if (r < 0 || !entry)
+		return r;
+	r = take_router(b, id, entry);
+	json_decref(entry);
+	return r;
+}
+
+struct fips_walk {
+	struct store *s;
+	json_t *view;
+};
+
+static int add_floatingip(json_t *fip, void *data)
+{
+	struct fips_walk *w = data;
+	json_t *obj = view_floatingip_object(w->s, fip);
+
+	if (obj)
+		json_object_set_new(w->view, str(obj, "key"), obj);
+	return 0;
+}
+
+int view_compute_gateway(struct store *s, const char *host, json_t *hosts,
+			 json_t *gateways, const char *dns_domain, json_t **ret)
+{
+	struct store_query rq = { .kind = "router" };
+	struct store_query fq = { .kind = "floatingip" };
+	json_t *view = json_object(), *v;
+	struct fips_walk fw = { s, view };
+	struct view_build b;
+	const char *name;
+	int r = build_init(&b, s, host, dns_domain);
+
+	if (r == 0 && !view)
+		r = -ENOMEM;
+	if (r == 0)
+		r = store_list(s, &rq, take_gateway_router, &b);
+	if (r == 0)
+		r = build_close(&b);
+	if (r == 0)
+		r = store_list(s, &fq, add_floatingip, &fw);
+	if (r < 0) {
+		build_destroy(&b);
+		json_decref(view);
+		return r;
+	}
+	build_objects(&b, view);
+	/* Every hypervisor with an agent: the gateway tunnels to any. */
+	json_object_foreach(hosts, name, v) {
+		char key[300];
+		json_t *obj;
+
+		snprintf(key, sizeof(key), "gateway:%s", name);
+		if (json_object_get(gateways, key))
+			continue;
+		obj = view_host_object(name, json_string_value(v));
+		if (obj)
+			json_object_set_new(view, str(obj, "key"), obj);
+	}
+	if (gateways)
+		json_object_update(view, gateways);
+	build_destroy(&b);
 	*ret = view;
 	return 0;
 }

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -44,10 +46,24 @@ int view_host_networks(struct store *s, const char *host, json_t *networks);
 
 /*
  * Reads the registered agents: sets 'ret' to a new object mapping each
- * agent's host name to its underlay address (configurations.underlay_ip),
- * for agents that have one. O(agents). Returns 0 or a negative errno.
+ * hypervisor agent's host name to its underlay address
+ * (configurations.underlay_ip), for agents that have one; gateway agents
+ * are left out (they are gateway objects). O(agents). Returns 0 or a
+ * negative errno.
  */
 int view_agent_hosts(struct store *s, json_t **ret);
+
+/* Whether the agent of 'host' is alive, as weftd's heartbeats say. */
+typedef bool (*view_alive_fn)(void *data, const char *host);
+
+/*
+ * Reads the gateway agents (configurations.gateway true) that have a slot:
+ * sets 'ret' to a new object mapping each gateway object's key
+ * ("gateway:NAME") to the object, 'alive' from 'alive' (called with
+ * 'data'; NULL: false). O(agents). Returns 0 or a negative errno.
+ */
+int view_gateways(struct store *s, view_alive_fn alive, void *data,
+		  json_t **ret);
 
 /* The DHCP domain name when the configuration gives none. */
 #define VIEW_DEFAULT_DNS_DOMAIN "openstacklocal"
@@ -55,7 +71,9 @@ int view_agent_hosts(struct store *s, json_t **ret);
 /*
  * Computes the view of 'host' over the candidate network set 'networks'
  * and removes from that set the networks (no longer) holding a port bound
- * to 'host'. 'hosts' is what view_agent_hosts() returned; 'dns_domain'
+ * to 'host'. 'hosts' is what view_agent_hosts() returned, 'gateways' what
+ * view_gateways() did (NULL: none; every view holds every gateway);
+ * 'dns_domain'
  * goes into the subnet objects (NULL: VIEW_DEFAULT_DNS_DOMAIN).
  * 'secgroups' (may be NULL) caches security group objects by id across the
  * views computed for one revision: a group is computed once (its members
@@ -67,8 +85,21 @@ int view_agent_hosts(struct store *s, json_t **ret);
  * Returns 0 or a negative errno.
  */
 int view_compute(struct store *s, const char *host, json_t *networks,
-		 json_t *hosts, json_t *secgroups, const char *dns_domain,
-		 json_t **ret);
+		 json_t *hosts, json_t *gateways, json_t *secgroups,
+		 const char *dns_domain, json_t **ret);
+
+/*
+ * Computes the view of gateway 'host' (docs/gateways.md): every router
+ * with an external gateway and its closure under routing (networks,
+ * subnets, routers, bound ports, as for a host with a port on them),
+ * every floating IP, every gateway of 'gateways' and the host object of
+ * every hypervisor of 'hosts'. Cost: a walk of the routers and of the
+ * floating IPs (three lookups each) plus the closure's cost as in
+ * view_compute(). Sets 'ret' to a new view; returns 0 or a negative errno.
+ */
+int view_compute_gateway(struct store *s, const char *host, json_t *hosts,
+			 json_t *gateways, const char *dns_domain,
+			 json_t **ret);
 
 /*
  * The differences from view 'old' (NULL: empty) to view 'new': sets
@@ -89,6 +120,11 @@ json_t *view_network_object(json_t *network);
 /* 'vni' is the port's network's VNI. */
 json_t *view_port_object(json_t *port, json_int_t vni);
 json_t *view_host_object(const char *name, const char *underlay_ip);
+json_t *view_gateway_object(const char *name, const char *underlay_ip,
+			    uint32_t slot, bool alive);
+/* The floatingip object of 'fip' (a floating IP document): its router's
+ * key, its port's VNI and fixed IP when associated, else nulls. */
+json_t *view_floatingip_object(struct store *s, json_t *fip);
 /* The secgroup object of group 'id' (docs/security-groups.md), read from
  * the store: its IPv4 rules and its members. NULL when there is none. */
 json_t *view_secgroup_object(struct store *s, const char *id);

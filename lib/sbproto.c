@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/weft.h"
 #include "netaddr.h"
 
-#define VNI_MAX 0xffffff
+/* WEFT_VNI_HANDOFF (0xffffff) carries gateways' hand-offs: never a
+ * network's VNI. */
+#define VNI_MAX (WEFT_VNI_HANDOFF - 1)
 #define MTU_MIN 68
 #define MTU_MAX 65535
 #define HOST_MAX 255
@@ -252,19 +255,27 @@ static int check_key(struct checker *c, const char *key, const char *prefix,
 	return 0;
 }
 
-static int check_host_object(struct checker *c, const char *key)
+/* Checks the members that host and gateway objects share: a host 'name'
+ * and its 'underlay_ip'; the key is "'kind':NAME". */
+static int check_named_host(struct checker *c, const char *key,
+			    const char *kind)
 {
 	const char *name = NULL, *ip;
 	int r;
 
-	c->what = "host object";
 	if ((r = get_string(c, "name", true, &name)) < 0 ||
 	    (r = get_ipv4(c, "underlay_ip", &ip)) < 0)
 		return r;
 	if (!valid_host_name(name))
-		return fail(-EPROTO, c->errmsg, c->len,
-			    "host object: invalid name");
-	return check_key(c, key, "host", name);
+		return fail(-EPROTO, c->errmsg, c->len, "%s: invalid name",
+			    c->what);
+	return check_key(c, key, kind, name);
+}
+
+static int check_host_object(struct checker *c, const char *key)
+{
+	c->what = "host object";
+	return check_named_host(c, key, "host");
 }
 
 static int check_network_object(struct checker *c, const char *key)
@@ -509,6 +520,36 @@ static int check_subnet_object(struct checker *c, const char *key)
 	return check_key(c, key, "subnet", id);
 }
 
+/* Checks a router's optional "external_gateway": null (or absent), or
+ * {network_id, ip, mac, enable_snat}. */
+static int check_external_gateway(struct checker *c)
+{
+	json_t *gw = json_object_get(c->obj, "external_gateway");
+	struct checker item = { gw, "router object: external_gateway",
+				c->errmsg, c->len };
+	const char *s = NULL;
+	uint8_t m[6];
+	bool snat;
+	int r;
+
+	if (!gw || json_is_null(gw))
+		return 0;
+	if (!json_is_object(gw))
+		return fail(-EPROTO, c->errmsg, c->len,
+			    "router object: 'external_gateway' is not null "
+			    "or an object");
+	if ((r = get_uuid(&item, "network_id", &s)) < 0 ||
+	    (r = get_ipv4(&item, "ip", &s)) < 0 ||
+	    (r = get_bool(&item, "enable_snat", true, &snat)) < 0 ||
+	    (r = get_string(&item, "mac", true, &s)) < 0)
+		return r;
+	if (netaddr_parse_mac(s, m) < 0)
+		return fail(-EPROTO, c->errmsg, c->len,
+			    "router object: external_gateway: 'mac' is not a "
+			    "MAC address");
+	return 0;
+}
+
 static int check_router_object(struct checker *c, const char *key)
 {
 	const char *id;
@@ -551,7 +592,57 @@ static int check_router_object(struct checker *c, const char *key)
 	r = check_routes(c, routes, "routes");
 	if (r < 0)
 		return r;
+	r = check_external_gateway(c);
+	if (r < 0)
+		return r;
 	return check_key(c, key, "router", id);
+}
+
+/* Checks a gateway object: an agent in the gateway role with a slot. */
+static int check_gateway_object(struct checker *c, const char *key)
+{
+	json_int_t slot;
+	bool alive;
+	int r;
+
+	c->what = "gateway object";
+	if ((r = get_int(c, "slot", 0, WEFT_MAX_GATEWAYS - 1, &slot)) < 0 ||
+	    (r = get_bool(c, "alive", true, &alive)) < 0)
+		return r;
+	return check_named_host(c, key, "gateway");
+}
+
+/* Checks a floatingip object: its association (router_key, vni,
+ * fixed_ip_address) is all null (or absent) or all set. */
+static int check_floatingip_object(struct checker *c, const char *key)
+{
+	static const char *const assoc[] = { "router_key", "vni",
+					     "fixed_ip_address" };
+	const char *id, *ip;
+	json_int_t n;
+	size_t set = 0;
+	int r;
+
+	c->what = "floatingip object";
+	if ((r = get_uuid(c, "id", &id)) < 0 ||
+	    (r = get_ipv4(c, "floating_ip_address", &ip)) < 0)
+		return r;
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = json_object_get(c->obj, assoc[i]);
+
+		set += v && !json_is_null(v);
+	}
+	if (set == 0)
+		return check_key(c, key, "floatingip", id);
+	if (set != 3)
+		return fail(
+			-EPROTO, c->errmsg, c->len,
+			"floatingip object: router_key, vni and fixed_ip_address must be all null or all set");
+	if ((r = get_int(c, "router_key", 1, ROUTER_KEY_MAX, &n)) < 0 ||
+	    (r = get_int(c, "vni", 1, VNI_MAX, &n)) < 0 ||
+	    (r = get_ipv4(c, "fixed_ip_address", &ip)) < 0)
+		return r;
+	return check_key(c, key, "floatingip", id);
 }
 
 /* Checks that the optional member 'name' is null or an integer in
@@ -648,6 +739,10 @@ int sbproto_check_object(json_t *obj, char *errmsg, size_t errmsg_len)
 		return check_router_object(&c, key);
 	if (!strcmp(kind, "secgroup"))
 		return check_secgroup_object(&c, key);
+	if (!strcmp(kind, "gateway"))
+		return check_gateway_object(&c, key);
+	if (!strcmp(kind, "floatingip"))
+		return check_floatingip_object(&c, key);
 	return fail(-EPROTO, errmsg, errmsg_len,
 		    "view object: unknown kind '%.40s'", kind);
 }
@@ -701,6 +796,10 @@ static int parse_hello(struct checker *c, struct sbproto_msg *m)
 	    (r = get_revision(c, &m->revision)) < 0 ||
 	    (r = get_bool(c, "gateway", false, &m->gateway)) < 0)
 		return r;
+	/* A gateway says where its uplink is; a hypervisor has none. */
+	if ((m->gateway || json_object_get(c->obj, "uplink_ip")) &&
+	    (r = get_ipv4(c, "uplink_ip", &m->uplink_ip)) < 0)
+		return r;
 	if (!valid_host_name(m->host))
 		return fail(
 			-EPROTO, c->errmsg, c->len,
@@ -722,6 +821,8 @@ static int parse_port_status(struct checker *c, struct sbproto_msg *m)
 	return 0;
 }
 
+static int check_device_stats(struct checker *c, json_t *stats);
+
 static int parse_stats_reply(struct checker *c, struct sbproto_msg *m)
 {
 	json_t *stats = json_object_get(c->obj, "stats");
@@ -740,9 +841,42 @@ static int parse_stats_reply(struct checker *c, struct sbproto_msg *m)
 				    "stats_reply: both 'stats' and 'error'");
 		return 0;
 	}
-	if ((r = get_uuid(c, "port_id", &m->port_id)) < 0 ||
-	    (r = get_typed(c, "stats", JSON_OBJECT, &m->stats)) < 0)
+	if ((r = get_typed(c, "stats", JSON_OBJECT, &m->stats)) < 0)
 		return r;
+	if (json_object_get(c->obj, "port_id"))
+		return get_uuid(c, "port_id", &m->port_id);
+	return check_device_stats(c, m->stats);
+}
+
+/* Checks the counters of a device stats_reply: "tunnel" and the optional
+ * "uplink" are objects. */
+static int check_device_stats(struct checker *c, json_t *stats)
+{
+	json_t *uplink = json_object_get(stats, "uplink");
+
+	if (!json_is_object(json_object_get(stats, "tunnel")))
+		return fail(-EPROTO, c->errmsg, c->len,
+			    "stats_reply: without 'port_id', 'stats' must "
+			    "hold the object 'tunnel'");
+	if (uplink && !json_is_object(uplink))
+		return fail(-EPROTO, c->errmsg, c->len,
+			    "stats_reply: 'stats.uplink' is not an object");
+	return 0;
+}
+
+/* Checks a stats_request: 'port_id' or 'devices' true, not both. */
+static int parse_stats_request(struct checker *c, struct sbproto_msg *m)
+{
+	int r;
+
+	if ((r = get_request_id(c, &m->request_id)) < 0 ||
+	    (r = get_bool(c, "devices", false, &m->devices)) < 0)
+		return r;
+	if (!m->devices)
+		return get_uuid(c, "port_id", &m->port_id);
+	if (json_object_get(c->obj, "port_id"))
+		return fail(-EPROTO, c->errmsg, c->len,
+			    "stats_request: both 'port_id' and 'devices'");
 	return 0;
 }
 
@@ -807,9 +941,7 @@ static int parse_body(struct checker *c, struct sbproto_msg *m,
 			return r;
 		return check_objects(c, m->upsert, "upsert");
 	case SBPROTO_STATS_REQUEST:
-		if ((r = get_request_id(c, &m->request_id)) < 0)
-			return r;
-		return get_uuid(c, "port_id", &m->port_id);
+		return parse_stats_request(c, m);
 	case SBPROTO_CONNTRACK_REQUEST:
 		return parse_conntrack_request(c, m);
 	case SBPROTO_CONNTRACK_REPLY:
@@ -942,6 +1074,19 @@ json_t *sbproto_hello_new(const char *host, const char *underlay_ip,
 			 (json_int_t)revision, "gateway", gateway);
 }
 
+json_t *sbproto_gateway_hello_new(const char *host, const char *underlay_ip,
+				  uint64_t revision, const char *uplink_ip)
+{
+	json_t *msg = sbproto_hello_new(host, underlay_ip, revision, true);
+
+	if (msg &&
+	    json_object_set_new(msg, "uplink_ip", json_string(uplink_ip)) < 0) {
+		json_decref(msg);
+		return NULL;
+	}
+	return msg;
+}
+
 json_t *sbproto_agent_heartbeat_new(void)
 {
 	return json_pack("{s:s}", "type", "heartbeat");
@@ -956,6 +1101,10 @@ json_t *sbproto_port_status_new(const char *port_id, bool active)
 json_t *sbproto_stats_reply_new(uint64_t request_id, const char *port_id,
 				json_t *stats)
 {
+	if (!port_id)
+		return json_pack("{s:s, s:I, s:O}", "type", "stats_reply",
+				 "request_id", (json_int_t)request_id, "stats",
+				 stats);
 	return json_pack("{s:s, s:I, s:s, s:O}", "type", "stats_reply",
 			 "request_id", (json_int_t)request_id, "port_id",
 			 port_id, "stats", stats);
@@ -991,6 +1140,12 @@ json_t *sbproto_stats_request_new(uint64_t request_id, const char *port_id)
 	return json_pack("{s:s, s:I, s:s}", "type", "stats_request",
 			 "request_id", (json_int_t)request_id, "port_id",
 			 port_id);
+}
+
+json_t *sbproto_device_stats_request_new(uint64_t request_id)
+{
+	return json_pack("{s:s, s:I, s:b}", "type", "stats_request",
+			 "request_id", (json_int_t)request_id, "devices", 1);
 }
 
 json_t *sbproto_conntrack_request_new(uint64_t request_id, const char *port_id)

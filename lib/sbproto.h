@@ -79,11 +79,14 @@ struct sbproto_msg {
 
 	/* hello: 'version' (== SBPROTO_VERSION), 'host' (1..255 bytes, no
 	 * whitespace or control characters), 'underlay_ip' (dotted quad),
-	 * 'revision' and 'gateway' (false when absent). */
+	 * 'revision', 'gateway' (false when absent) and 'uplink_ip' (a dotted
+	 * quad, required with 'gateway' true: the address of the gateway's
+	 * uplink; NULL on hypervisors). */
 	int version;
 	const char *host;
 	const char *underlay_ip;
 	bool gateway;
+	const char *uplink_ip;
 
 	/* hello, heartbeat (from weftd), snapshot, delta: a revision >= 0.
 	 * A heartbeat from an agent has none (0). */
@@ -94,10 +97,16 @@ struct sbproto_msg {
 	const char *port_id;
 	const char *status;
 
-	/* stats_request, stats_reply: 'request_id' >= 0 and 'port_id'.
-	 * A stats_reply carries either 'stats' (an object; 'port_id' is then
-	 * required) or 'error' (a string; 'port_id' may be absent: NULL). */
+	/* stats_request: 'request_id' >= 0 and either 'port_id' (a port's
+	 * counters) or 'devices' true (the counters of the host's devices,
+	 * docs/gateways.md; 'port_id' is then NULL). stats_reply: 'request_id'
+	 * and either 'stats' (an object) or 'error' (a string). With 'stats',
+	 * 'port_id' names the port answered for; when it is absent (NULL) the
+	 * reply answers a device request and 'stats' holds "tunnel" (an
+	 * object) and, on a gateway, "uplink" (an object). With 'error',
+	 * 'port_id' may be absent. */
 	uint64_t request_id;
+	bool devices;
 	json_t *stats;
 	const char *error;
 
@@ -146,15 +155,20 @@ const char *sbproto_type_name(enum sbproto_type type);
 
 /*
  * Checks one object of a view (docs/southbound.md, "Objects of a view"):
- * its "kind" is "host", "network", "port", "subnet", "router" or
- * "secgroup", its
- * "key" is "host:NAME" or "KIND:ID" accordingly, and it has every member
+ * its "kind" is "host", "network", "port", "subnet", "router",
+ * "secgroup", "gateway" or "floatingip" (docs/gateways.md), its
+ * "key" is "host:NAME", "gateway:NAME" or "KIND:ID" accordingly, and it
+ * has every member
  * of its kind with the right type and a valid value (UUIDs, VNI
- * 1..2^24-1, MTU 68..65535, MAC, IPv4 addresses, prefixes with their host
+ * 1..2^24-2 (2^24-1 is WEFT_VNI_HANDOFF, never a network's), MTU
+ * 68..65535, MAC, IPv4 addresses, prefixes with their host
  * bits zero, the tap name "tap" + 11 characters of the port id, a router
  * key 1..2^32-1, a dns_domain of letters, digits, '-' and '.', a port's
  * optional "security_groups" list of UUIDs, a secgroup's rules and
- * members as in docs/security-groups.md). Unknown
+ * members as in docs/security-groups.md, a router's optional
+ * "external_gateway" null or {network_id, ip, mac, enable_snat}, a
+ * gateway's slot 0..15 and alive flag, a floating IP's router_key, vni
+ * and fixed_ip_address all null or all set). Unknown
  * members are allowed. Returns 0, or -EPROTO with a
  * reason in 'errmsg' (may be NULL).
  */
@@ -179,9 +193,16 @@ int sbproto_format(json_t *msg, char **ret, size_t *ret_len);
  */
 json_t *sbproto_hello_new(const char *host, const char *underlay_ip,
 			  uint64_t revision, bool gateway);
+/* The hello of an agent in the gateway role: "gateway": true and its
+ * uplink's address 'uplink_ip'. */
+json_t *sbproto_gateway_hello_new(const char *host, const char *underlay_ip,
+				  uint64_t revision, const char *uplink_ip);
 /* An agent's heartbeat: {"type": "heartbeat"}. */
 json_t *sbproto_agent_heartbeat_new(void);
 json_t *sbproto_port_status_new(const char *port_id, bool active);
+/* An agent's answer to stats_request: the counters of port 'port_id', or,
+ * when 'port_id' is NULL, of its devices ({"tunnel": {...}, "uplink":
+ * {...}}). */
 json_t *sbproto_stats_reply_new(uint64_t request_id, const char *port_id,
 				json_t *stats);
 json_t *sbproto_stats_error_new(uint64_t request_id, const char *error);
@@ -190,6 +211,8 @@ json_t *sbproto_heartbeat_new(uint64_t revision);
 json_t *sbproto_snapshot_new(uint64_t revision, json_t *objects);
 json_t *sbproto_delta_new(uint64_t revision, json_t *upsert, json_t *deletes);
 json_t *sbproto_stats_request_new(uint64_t request_id, const char *port_id);
+/* weftd's request for the counters of the host's devices ("devices": true). */
+json_t *sbproto_device_stats_request_new(uint64_t request_id);
 /* weftd's request for the conntrack entries of one local port ('port_id')
  * or, when 'port_id' is NULL, of every local port. */
 json_t *sbproto_conntrack_request_new(uint64_t request_id, const char *port_id);

@@ -335,7 +335,7 @@ def test_agent_create_refused(cli):
 
 def test_agent_list_show(cli):
     rows = table(cli.ok("agent", "list"))
-    assert rows == [["ID", "Host", "Type", "Alive", "Admin state"]]
+    assert rows == [["ID", "Host", "Type", "Gateway", "Slot", "Alive", "Admin state"]]
     assert cli.json("agent", "list") == []
     err = cli.fails("agent", "show", "hv9")
     assert err == "weftctl: error: no agent with host or id hv9\n"

@@ -8,7 +8,9 @@ from conftest import neutron_error
 from util import (bad_request, check_standard_attrs, ids, lst, network, new_id, not_found,
                   port, show, subnet)
 
-VNI_MAX = (1 << 24) - 1
+# 0xFFFFFF is WEFT_VNI_HANDOFF (docs/gateways.md): never a network's VNI.
+VNI_HANDOFF = (1 << 24) - 1
+VNI_MAX = VNI_HANDOFF - 1
 
 
 def test_create_defaults(api):
@@ -181,6 +183,8 @@ def test_vni_admin_requested(api):
     # The highest VNI is usable.
     m = network(api, **{"provider:segmentation_id": VNI_MAX})
     assert m["provider:segmentation_id"] == VNI_MAX
+    # The gateways' hand-off VNI is not.
+    bad_request(api.post("/v2.0/networks", {"network": {"provider:segmentation_id": VNI_HANDOFF}}))
 
 
 def test_vni_allocator_skips_requested(api):

@@ -81,10 +81,13 @@ class FakeAgent:
             return
         raise AssertionError("unexpected message %r" % (msg,))
 
-    def hello(self, revision=0, gateway=False):
-        self.send({"type": "hello", "version": 1, "host": self.host,
-                   "underlay_ip": self.underlay_ip, "revision": revision,
-                   "gateway": gateway})
+    def hello(self, revision=0, gateway=False, uplink_ip=None):
+        msg = {"type": "hello", "version": 1, "host": self.host,
+               "underlay_ip": self.underlay_ip, "revision": revision,
+               "gateway": gateway}
+        if uplink_ip is not None:
+            msg["uplink_ip"] = uplink_ip
+        self.send(msg)
         msg = self.next()
         assert msg is not None and msg["type"] in ("snapshot", "delta"), msg
         return msg
@@ -287,12 +290,13 @@ def wait_for(predicate, timeout=5.0):
 
 def test_agent_registration_and_alive(sb, api):
     a = FakeAgent(sb, "h1")
-    a.hello(gateway=True)
+    a.hello(gateway=True, uplink_ip="203.0.113.2")
     ag = agent_of(api, "h1")
     assert ag["alive"] is True
     assert ag["agent_type"] == "weft agent" and ag["binary"] == "weft-agent"
     assert ag["topic"] == "weft" and ag["admin_state_up"] is True
-    assert ag["configurations"] == {"underlay_ip": "192.0.2.11", "gateway": True}
+    assert ag["configurations"] == {"underlay_ip": "192.0.2.11", "gateway": True,
+                                    "uplink_ip": "203.0.113.2", "gateway_slot": 0}
     for k in ("id", "heartbeat_timestamp", "started_at", "created_at", "revision_number"):
         assert ag[k], k
     assert [x["host"] for x in api.get("/v2.0/agents", params={"alive": "true"}).json()["agents"]] == ["h1"]
@@ -313,7 +317,7 @@ def test_agent_registration_and_alive(sb, api):
     b.hello()
     again = agent_of(api, "h1")
     assert again["id"] == ag["id"] and again["alive"] is True
-    assert again["configurations"]["underlay_ip"] == "192.0.2.99"
+    assert again["configurations"] == {"underlay_ip": "192.0.2.99", "gateway": False}
     assert again["revision_number"] > ag["revision_number"]
     b.close()
     assert wait_for(lambda: agent_of(api, "h1")["alive"] is False, 2)

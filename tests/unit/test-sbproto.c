@@ -117,7 +117,8 @@ static void test_agent_messages(void **state)
 	assert_int_equal(
 		parse("{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
 		      "\"underlay_ip\": \"192.0.2.11\", \"revision\": 7, "
-		      "\"gateway\": true, \"future\": [1]}",
+		      "\"gateway\": true, \"uplink_ip\": \"203.0.113.2\", "
+		      "\"future\": [1]}",
 		      SBPROTO_FROM_AGENT, &m),
 		0);
 	assert_int_equal(m.type, SBPROTO_HELLO);
@@ -125,6 +126,7 @@ static void test_agent_messages(void **state)
 	assert_string_equal(m.underlay_ip, "192.0.2.11");
 	assert_int_equal(m.revision, 7);
 	assert_true(m.gateway);
+	assert_string_equal(m.uplink_ip, "203.0.113.2");
 	sbproto_msg_destroy(&m);
 	sbproto_msg_destroy(&m); /* zeroed: harmless */
 
@@ -135,6 +137,7 @@ static void test_agent_messages(void **state)
 		      SBPROTO_FROM_AGENT, &m),
 		0);
 	assert_false(m.gateway);
+	assert_null(m.uplink_ip);
 	sbproto_msg_destroy(&m);
 
 	expect_ok("{\"type\": \"heartbeat\"}", SBPROTO_FROM_AGENT,
@@ -164,6 +167,16 @@ static void test_agent_messages(void **state)
 	assert_string_equal(m.error, "no such tap");
 	assert_null(m.stats);
 	sbproto_msg_destroy(&m);
+
+	/* The counters of the host's devices: no port_id. */
+	assert_int_equal(parse("{\"type\": \"stats_reply\", \"request_id\": 4, "
+			       "\"stats\": {\"tunnel\": {\"rx_packets\": 1}, "
+			       "\"uplink\": {\"rx_packets\": 2}}}",
+			       SBPROTO_FROM_AGENT, &m),
+			 0);
+	assert_null(m.port_id);
+	assert_non_null(json_object_get(m.stats, "uplink"));
+	sbproto_msg_destroy(&m);
 }
 
 static void test_weftd_messages(void **state)
@@ -187,6 +200,13 @@ static void test_weftd_messages(void **state)
 	expect_ok("{\"type\": \"stats_request\", \"request_id\": 1, "
 		  "\"port_id\": \"" UUID1 "\"}",
 		  SBPROTO_FROM_WEFTD, SBPROTO_STATS_REQUEST);
+	assert_int_equal(parse("{\"type\": \"stats_request\", "
+			       "\"request_id\": 2, \"devices\": true}",
+			       SBPROTO_FROM_WEFTD, &m),
+			 0);
+	assert_true(m.devices);
+	assert_null(m.port_id);
+	sbproto_msg_destroy(&m);
 }
 
 static void test_invalid(void **state)
@@ -221,6 +241,14 @@ static void test_invalid(void **state)
 		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0, \"gateway\": 1}",
 		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
 		"\"revision\": 0}",
+		/* a gateway without (or with a bad) uplink address */
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0, \"gateway\": true}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0, \"gateway\": true, "
+		"\"uplink_ip\": \"203.0.113\"}",
+		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
+		"\"underlay_ip\": \"192.0.2.11\", \"revision\": 0, \"uplink_ip\": 5}",
 		/* port_status */
 		"{\"type\": \"port_status\", \"port_id\": \"" UUID1
 		"\", \"status\": \"UP\"}",
@@ -238,6 +266,10 @@ static void test_invalid(void **state)
 		"{\"type\": \"stats_reply\", \"request_id\": 1, \"error\": \"x\", "
 		"\"stats\": {}}",
 		"{\"type\": \"stats_reply\", \"request_id\": 1, \"error\": 5}",
+		/* device counters without the tunnel, or a bad uplink */
+		"{\"type\": \"stats_reply\", \"request_id\": 1, \"stats\": {}}",
+		"{\"type\": \"stats_reply\", \"request_id\": 1, \"stats\": "
+		"{\"tunnel\": {}, \"uplink\": 1}}",
 	};
 	static const char *const weftd_bad[] = {
 		"{\"type\": \"hello\", \"version\": 1, \"host\": \"h1\", "
@@ -250,6 +282,11 @@ static void test_invalid(void **state)
 		"{\"type\": \"delta\", \"revision\": 1, \"upsert\": []}",
 		"{\"type\": \"delta\", \"revision\": 1, \"upsert\": [], \"delete\": [1]}",
 		"{\"type\": \"stats_request\", \"request_id\": 1, \"port_id\": \"x\"}",
+		"{\"type\": \"stats_request\", \"request_id\": 1}",
+		"{\"type\": \"stats_request\", \"request_id\": 1, \"devices\": false}",
+		"{\"type\": \"stats_request\", \"request_id\": 1, \"devices\": 1}",
+		"{\"type\": \"stats_request\", \"request_id\": 1, \"devices\": true, "
+		"\"port_id\": \"" UUID1 "\"}",
 	};
 	struct sbproto_msg m;
 
@@ -418,6 +455,112 @@ static void test_routing_objects(void **state)
 	check_mutations(ROUTER_OBJ, router_cases, ARRAY_SIZE(router_cases));
 }
 
+#define GATEWAY_OBJ                                                             \
+	"{\"key\": \"gateway:gw1\", \"kind\": \"gateway\", \"name\": \"gw1\", " \
+	"\"underlay_ip\": \"192.0.2.101\", \"slot\": 15, \"alive\": true}"
+#define FIP_OBJ                                                               \
+	"{\"key\": \"floatingip:" UUID1 "\", \"kind\": \"floatingip\", "      \
+	"\"id\": \"" UUID1 "\", \"floating_ip_address\": \"203.0.113.120\", " \
+	"\"router_key\": 7, \"vni\": 5, \"fixed_ip_address\": \"10.0.0.5\"}"
+#define EXT_GW                                                        \
+	"{\"network_id\": \"" UUID2 "\", \"ip\": \"203.0.113.101\", " \
+	"\"mac\": \"fa:16:3e:00:00:09\", \"enable_snat\": true}"
+
+/* The north-south objects (docs/gateways.md): gateway, floatingip and a
+ * router's external_gateway. */
+static void test_gateway_objects(void **state)
+{
+	static const struct mutation gateway_cases[] = {
+		{ NULL, "slot", "0", true },
+		{ NULL, "slot", "16", false },
+		{ NULL, "slot", "-1", false },
+		{ NULL, "slot", "null", false },
+		{ NULL, "alive", "false", true },
+		{ NULL, "alive", NULL, false },
+		{ NULL, "alive", "1", false },
+		{ NULL, "underlay_ip", "\"192.0.2\"", false },
+		{ NULL, "name", "\"gw 1\"", false },
+		{ NULL, "key", "\"gateway:gw2\"", false },
+		{ NULL, "key", "\"host:gw1\"", false },
+	};
+	static const struct mutation fip_cases[] = {
+		{ NULL, "floating_ip_address", "\"203.0.113\"", false },
+		{ NULL, "floating_ip_address", NULL, false },
+		{ NULL, "router_key", "0", false },
+		{ NULL, "router_key", "null", false },
+		{ NULL, "vni", "16777215", false },
+		{ NULL, "vni", "16777214", true },
+		{ NULL, "fixed_ip_address", "\"10.0.0\"", false },
+		{ NULL, "fixed_ip_address", NULL, false },
+		{ NULL, "id", "\"" UUID2 "\"", false },
+	};
+	static const struct mutation router_cases[] = {
+		{ NULL, "external_gateway", "null", true },
+		{ NULL, "external_gateway", NULL, true },
+		{ NULL, "external_gateway", EXT_GW, true },
+		{ NULL, "external_gateway", "5", false },
+		{ NULL, "external_gateway",
+		  "{\"network_id\": \"" UUID2 "\", \"ip\": \"203.0.113.101\", "
+		  "\"mac\": \"fa:16:3e:00:00:09\"}",
+		  false },
+		{ NULL, "external_gateway",
+		  "{\"network_id\": \"x\", \"ip\": \"203.0.113.101\", "
+		  "\"mac\": \"fa:16:3e:00:00:09\", \"enable_snat\": false}",
+		  false },
+		{ NULL, "external_gateway",
+		  "{\"network_id\": \"" UUID2 "\", \"ip\": \"203.0.113.101\", "
+		  "\"mac\": \"fa:16:3e\", \"enable_snat\": false}",
+		  false },
+	};
+	static const char *const unassociated =
+		"{\"key\": \"floatingip:" UUID1 "\", \"kind\": \"floatingip\", "
+		"\"id\": \"" UUID1
+		"\", \"floating_ip_address\": \"203.0.113.120\", "
+		"\"router_key\": null, \"vni\": null, \"fixed_ip_address\": null}";
+
+	check_object(GATEWAY_OBJ, true);
+	check_object(FIP_OBJ, true);
+	check_object(unassociated, true);
+	check_mutations(GATEWAY_OBJ, gateway_cases, ARRAY_SIZE(gateway_cases));
+	check_mutations(FIP_OBJ, fip_cases, ARRAY_SIZE(fip_cases));
+	check_mutations(ROUTER_OBJ, router_cases, ARRAY_SIZE(router_cases));
+	/* A network's VNI is never the hand-off VNI. */
+	check_mutation(NET_OBJ, NULL, "vni", "16777215", false);
+}
+
+/* The builders of the gateway hello and of device statistics. */
+static void test_gateway_builders(void **state)
+{
+	json_t *stats = json_pack("{s:{}}", "tunnel");
+	json_t *msgs[3];
+	struct sbproto_msg m;
+	enum sbproto_sender from[3] = { SBPROTO_FROM_AGENT, SBPROTO_FROM_WEFTD,
+					SBPROTO_FROM_AGENT };
+	char *line;
+	size_t len;
+
+	msgs[0] = sbproto_gateway_hello_new("gw1", "192.0.2.101", 3,
+					    "203.0.113.2");
+	msgs[1] = sbproto_device_stats_request_new(9);
+	msgs[2] = sbproto_stats_reply_new(9, NULL, stats);
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(msgs[i]);
+		assert_int_equal(sbproto_format(msgs[i], &line, &len), 0);
+		assert_int_equal(
+			sbproto_parse(line, len - 1, from[i], &m, NULL, 0), 0);
+		if (i == 0)
+			assert_string_equal(m.uplink_ip, "203.0.113.2");
+		if (i == 1)
+			assert_true(m.devices);
+		if (i == 2)
+			assert_null(m.port_id);
+		sbproto_msg_destroy(&m);
+		free(line);
+		json_decref(msgs[i]);
+	}
+	json_decref(stats);
+}
+
 #define SECGROUP_OBJ                                                          \
 	"{\"key\": \"secgroup:" UUID1                                         \
 	"\", \"kind\": \"secgroup\", \"id\": \"" UUID1                        \
@@ -563,7 +706,9 @@ static void test_format_round_trip(void **state)
 	json_t *deletes = json_pack("[s]", "host:h9");
 	json_t *stats = json_pack("{s:i}", "rx_packets", 1);
 	json_t *msgs[] = {
-		sbproto_hello_new("h1", "192.0.2.11", 3, true),
+		sbproto_hello_new("h1", "192.0.2.11", 3, false),
+		sbproto_gateway_hello_new("gw1", "192.0.2.101", 3,
+					  "203.0.113.2"),
 		sbproto_agent_heartbeat_new(),
 		sbproto_port_status_new(UUID1, false),
 		sbproto_stats_reply_new(2, UUID1, stats),
@@ -580,10 +725,10 @@ static void test_format_round_trip(void **state)
 	};
 	enum sbproto_sender from[] = {
 		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT,
-		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_WEFTD,
+		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT,
 		SBPROTO_FROM_WEFTD, SBPROTO_FROM_WEFTD, SBPROTO_FROM_WEFTD,
-		SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT, SBPROTO_FROM_WEFTD,
-		SBPROTO_FROM_WEFTD,
+		SBPROTO_FROM_WEFTD, SBPROTO_FROM_AGENT, SBPROTO_FROM_AGENT,
+		SBPROTO_FROM_WEFTD, SBPROTO_FROM_WEFTD,
 	};
 
 	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
@@ -643,6 +788,8 @@ int main(void)
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_routing_objects),
 		cmocka_unit_test(test_secgroup_objects),
+		cmocka_unit_test(test_gateway_objects),
+		cmocka_unit_test(test_gateway_builders),
 		cmocka_unit_test(test_conntrack_messages),
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_format_too_long),

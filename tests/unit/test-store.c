@@ -192,7 +192,9 @@ static void test_vni_wraps(void **state)
 	uint32_t v;
 
 	assert_int_equal(store_begin(f->s), 0);
-	assert_int_equal(store_vni_claim(f->s, "top", 0xffffff), 0);
+	/* 0xffffff is WEFT_VNI_HANDOFF: never a network's. */
+	assert_int_equal(store_vni_claim(f->s, "handoff", 0xffffff), -EINVAL);
+	assert_int_equal(store_vni_claim(f->s, "top", 0xfffffe), 0);
 	assert_int_equal(store_vni_claim(f->s, "one", 1), 0);
 	/* Nothing above the last claim: the search wraps to the bottom. */
 	assert_int_equal(store_vni_allocate(f->s, "a", &v), 0);
@@ -307,7 +309,7 @@ static void test_newer_schema_refused(void **state)
 	/* Reopen something valid for the teardown. */
 	snprintf(f->path, sizeof(f->path), "%s/other.db", f->dir);
 	assert_int_equal(store_open(f->path, NULL, &f->s, NULL, 0), 0);
-	assert_int_equal(store_schema_version(), 3);
+	assert_int_equal(store_schema_version(), 4);
 }
 
 static void test_router_keys(void **state)
@@ -335,10 +337,41 @@ static void test_router_keys(void **state)
 	assert_int_equal(store_router_key(f->s, "r2", &got), -ENOENT);
 }
 
+/* Gateway slots: lowest free first, kept per host, freed on release. */
+static void test_gateway_slots(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t a, b, c, got;
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_gateway_slot_claim(f->s, "gw1", 3, &a), 0);
+	assert_int_equal(store_gateway_slot_claim(f->s, "gw2", 3, &b), 0);
+	assert_int_equal(store_gateway_slot_claim(f->s, "gw3", 3, &c), 0);
+	assert_int_equal(a, 0);
+	assert_int_equal(b, 1);
+	assert_int_equal(c, 2);
+	/* A host keeps its slot; a fourth finds none. */
+	assert_int_equal(store_gateway_slot_claim(f->s, "gw2", 3, &got), 0);
+	assert_int_equal(got, 1);
+	assert_int_equal(store_gateway_slot_claim(f->s, "gw4", 3, &got),
+			 -ENOSPC);
+	assert_int_equal(store_gateway_slot(f->s, "gw4", &got), -ENOENT);
+	/* The lowest freed slot goes to the next one. */
+	assert_int_equal(store_gateway_slot_release(f->s, "gw1"), 0);
+	assert_int_equal(store_gateway_slot_claim(f->s, "gw4", 3, &got), 0);
+	assert_int_equal(got, 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_gateway_slot(f->s, "gw4", &got), 0);
+	assert_int_equal(got, 0);
+	assert_int_equal(store_gateway_slot(f->s, "gw1", &got), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_router_keys, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_slots, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_put_get_revision, setup,
 						teardown),

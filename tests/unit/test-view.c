@@ -114,7 +114,8 @@ static json_t *compute(const char *host, json_t **ret_networks)
 	assert_int_equal(view_host_networks(s, host, networks), 0);
 	assert_int_equal(view_agent_hosts(s, &hosts), 0);
 	assert_int_equal(
-		view_compute(s, host, networks, hosts, NULL, NULL, &view), 0);
+		view_compute(s, host, networks, hosts, NULL, NULL, NULL, &view),
+		0);
 	json_decref(hosts);
 	if (ret_networks)
 		*ret_networks = networks;
@@ -252,8 +253,9 @@ static void test_pruning_and_diff(void **state)
 	snprintf(path, sizeof(path), "/v2.0/ports/%s", id_of(p));
 	json_decref(call("DELETE", path, NULL, 204, NULL));
 	assert_int_equal(view_agent_hosts(s, &hosts), 0);
-	assert_int_equal(
-		view_compute(s, "hx", networks, hosts, NULL, NULL, &after), 0);
+	assert_int_equal(view_compute(s, "hx", networks, hosts, NULL, NULL,
+				      NULL, &after),
+			 0);
 	assert_int_equal(json_object_size(after), 0);
 	assert_int_equal(json_object_size(networks), 0); /* pruned */
 
@@ -384,8 +386,8 @@ static void test_secgroups(void **state)
 
 		assert_int_equal(view_host_networks(s, "s1", networks), 0);
 		assert_int_equal(view_agent_hosts(s, &hosts), 0);
-		assert_int_equal(view_compute(s, "s1", networks, hosts, cache,
-					      NULL, &cached),
+		assert_int_equal(view_compute(s, "s1", networks, hosts, NULL,
+					      cache, NULL, &cached),
 				 0);
 		assert_true(json_equal(cached, view));
 		assert_int_equal(json_object_size(cache), 2); /* web, db */
@@ -547,7 +549,7 @@ static void test_routed_closure(void **state)
 
 		assert_int_equal(view_agent_hosts(s, &hosts), 0);
 		assert_int_equal(view_compute(s, "ha", networks, hosts, NULL,
-					      NULL, &view),
+					      NULL, NULL, &view),
 				 0);
 		json_decref(hosts);
 	}
@@ -572,6 +574,135 @@ static void test_routed_closure(void **state)
 	json_decref(link);
 }
 
+static bool alive_gw1(void *data, const char *host)
+{
+	return !strcmp(host, "gw1");
+}
+
+/* North-south (docs/gateways.md): gateway objects in every view, a
+ * router's external_gateway, and a gateway's view (routers with a gateway
+ * and their closure, floating IPs, hypervisors, gateways). */
+static void test_gateway_view(void **state)
+{
+	json_t *ext = call("POST", "/v2.0/networks",
+			   json_pack("{s:{s:s, s:b}}", "network", "name",
+				     "public", "router:external", 1),
+			   201, "network");
+	json_t *a = network("10.7.0.0/24"), *e = network("10.8.0.0/24");
+	json_t *pa = port(a, "hv7"), *pe = port(e, "hv8");
+	json_t *r = router(), *r0 = router(), *gws = NULL, *hosts = NULL;
+	json_t *view, *obj, *gw, *fip, *networks = json_object();
+	char sa[40], se[40], path[160];
+	json_t *doc = json_pack(
+		"{s:s, s:s, s:s, s:{s:s, s:b, s:s, s:i}}", "id",
+		"a0000000-0000-4000-8000-000000000001", "project_id", "",
+		"host", "gw1", "configurations", "underlay_ip", "192.0.2.101",
+		"gateway", 1, "uplink_ip", "203.0.113.2", "gateway_slot", 3);
+
+	json_decref(call("POST", "/v2.0/subnets",
+			 json_pack("{s:{s:O, s:i, s:s}}", "subnet",
+				   "network_id", json_object_get(ext, "id"),
+				   "ip_version", 4, "cidr", "203.0.113.0/24"),
+			 201, NULL));
+	interface(r, true, "subnet_id", subnet_of(a, sa));
+	interface(r0, true, "subnet_id", subnet_of(e, se));
+	snprintf(path, sizeof(path), "/v2.0/routers/%s", id_of(r));
+	json_decref(call("PUT", path,
+			 json_pack("{s:{s:{s:O}}}", "router",
+				   "external_gateway_info", "network_id",
+				   json_object_get(ext, "id")),
+			 200, NULL));
+	fip = call("POST", "/v2.0/floatingips",
+		   json_pack("{s:{s:O}}", "floatingip", "floating_network_id",
+			     json_object_get(ext, "id")),
+		   201, "floatingip");
+	agent("a0000000-0000-4000-8000-000000000007", "hv7", "192.0.2.7");
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_put(s, "agent", NULL, false, doc), 0);
+	assert_int_equal(store_commit(s), 0);
+
+	/* The gateway is a gateway object, not a host. */
+	assert_int_equal(view_gateways(s, alive_gw1, NULL, &gws), 0);
+	gw = json_object_get(gws, "gateway:gw1");
+	assert_non_null(gw);
+	assert_int_equal(json_integer_value(json_object_get(gw, "slot")), 3);
+	assert_true(json_is_true(json_object_get(gw, "alive")));
+	assert_int_equal(view_agent_hosts(s, &hosts), 0);
+	assert_null(json_object_get(hosts, "gw1"));
+
+	/* A hypervisor: every gateway, and its router's external gateway. */
+	assert_int_equal(view_host_networks(s, "hv7", networks), 0);
+	assert_int_equal(
+		view_compute(s, "hv7", networks, hosts, gws, NULL, NULL, &view),
+		0);
+	assert_true(json_equal(json_object_get(view, "gateway:gw1"), gw));
+	obj = json_object_get(json_object_get(view, key_of("router", id_of(r))),
+			      "external_gateway");
+	assert_true(json_is_object(obj));
+	assert_string_equal(
+		json_string_value(json_object_get(obj, "network_id")),
+		id_of(ext));
+	assert_true(json_is_true(json_object_get(obj, "enable_snat")));
+	assert_false(has(view, "floatingip", id_of(fip)));
+	json_decref(view);
+
+	/* The gateway: the router with a gateway and its closure, not the
+	 * other one; hypervisors with agents; the floating IP. */
+	assert_int_equal(
+		view_compute_gateway(s, "gw1", hosts, gws, NULL, &view), 0);
+	assert_true(has(view, "router", id_of(r)));
+	assert_true(has(view, "network", id_of(a)));
+	assert_true(has(view, "port", id_of(pa)));
+	assert_true(has(view, "host", "hv7"));
+	assert_true(has(view, "gateway", "gw1"));
+	assert_false(has(view, "router", id_of(r0)));
+	assert_false(has(view, "port", id_of(pe)));
+	assert_false(has(view, "network", id_of(ext)));
+	assert_false(has(view, "host", "gw1"));
+	obj = json_object_get(view, key_of("floatingip", id_of(fip)));
+	assert_non_null(obj);
+	assert_true(json_is_null(json_object_get(obj, "router_key")));
+	json_decref(view);
+
+	/* Associated: the router's key, the port's VNI and fixed IP. */
+	snprintf(path, sizeof(path), "/v2.0/floatingips/%s", id_of(fip));
+	json_decref(call("PUT", path,
+			 json_pack("{s:{s:O}}", "floatingip", "port_id",
+				   json_object_get(pa, "id")),
+			 200, NULL));
+	assert_int_equal(
+		view_compute_gateway(s, "gw1", hosts, gws, NULL, &view), 0);
+	obj = json_object_get(view, key_of("floatingip", id_of(fip)));
+	assert_true(json_equal(
+		json_object_get(obj, "router_key"),
+		json_object_get(
+			json_object_get(view, key_of("router", id_of(r))),
+			"router_key")));
+	assert_true(json_equal(
+		json_object_get(obj, "vni"),
+		json_object_get(
+			json_object_get(view, key_of("network", id_of(a))),
+			"vni")));
+	assert_true(json_equal(
+		json_object_get(obj, "fixed_ip_address"),
+		json_object_get(
+			json_array_get(json_object_get(pa, "fixed_ips"), 0),
+			"ip_address")));
+	json_decref(view);
+	json_decref(doc);
+	json_decref(networks);
+	json_decref(gws);
+	json_decref(hosts);
+	json_decref(fip);
+	json_decref(ext);
+	json_decref(a);
+	json_decref(e);
+	json_decref(pa);
+	json_decref(pe);
+	json_decref(r);
+	json_decref(r0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_host_left_out),
 		cmocka_unit_test(test_routed_closure),
 		cmocka_unit_test(test_secgroups),
+		cmocka_unit_test(test_gateway_view),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
