@@ -19,9 +19,7 @@
 
 #include "abi/weft.h"
 #include "datapath-skel.h"
-
-#define PROG_PORT_PIN "prog_port"
-#define PROG_TUNNEL_PIN "prog_tunnel"
+#include "gateway.h"
 
 /* Maps the agent opens but does not reconcile: 'config' is written
  * directly, 'ct' is the datapath's own state (it must survive restarts
@@ -32,6 +30,9 @@ enum extra_map {
 	EXTRA_CONFIG,
 	EXTRA_CT,
 	EXTRA_DROP_EVENTS,
+	EXTRA_SNAT_OUT, /* gateways' SNAT state, the datapath's own: */
+	EXTRA_SNAT_IN, /* the agent only writes copies from other gateways */
+	EXTRA_SNAT_EVENTS,
 	EXTRA_COUNT,
 };
 
@@ -41,17 +42,46 @@ static const struct dp_map_info extra_maps[EXTRA_COUNT] = {
 	[EXTRA_CT] = { "ct", sizeof(struct weft_ct_key),
 		       sizeof(struct weft_ct_entry) },
 	[EXTRA_DROP_EVENTS] = { "drop_events", 0, 0 },
+	[EXTRA_SNAT_OUT] = { "snat_out", sizeof(struct weft_snat_key),
+			     sizeof(struct weft_snat_out) },
+	[EXTRA_SNAT_IN] = { "snat_in", sizeof(struct weft_snat_in_key),
+			    sizeof(struct weft_snat_in) },
+	[EXTRA_SNAT_EVENTS] = { "snat_events", 0, 0 },
 };
 
 struct datapath {
 	int map_fds[DP_MAP_COUNT];
 	int extra_fds[EXTRA_COUNT];
-	int prog_fds[2];
-	uint32_t prog_ids[2];
+	int prog_fds[DATAPATH_PROG_COUNT];
+	uint32_t prog_ids[DATAPATH_PROG_COUNT];
 	int ncpus;
 };
 
-static const char *const prog_pins[2] = { PROG_PORT_PIN, PROG_TUNNEL_PIN };
+static const char *const prog_pins[DATAPATH_PROG_COUNT] = {
+	[DATAPATH_PROG_PORT] = "prog_port",
+	[DATAPATH_PROG_TUNNEL] = "prog_tunnel",
+	[DATAPATH_PROG_GW_TUNNEL] = "prog_gw_tunnel",
+	[DATAPATH_PROG_GW_UPLINK] = "prog_gw_uplink",
+};
+
+static const char *const prog_names[DATAPATH_PROG_COUNT] = {
+	[DATAPATH_PROG_PORT] = "weft_port_ingress",
+	[DATAPATH_PROG_TUNNEL] = "weft_tunnel_ingress",
+	[DATAPATH_PROG_GW_TUNNEL] = "weft_gw_tunnel_ingress",
+	[DATAPATH_PROG_GW_UPLINK] = "weft_gw_uplink_ingress",
+};
+
+/* The programs a role needs: the hypervisor's two, and on a gateway the
+ * gateway's two as well. */
+static int prog_count(bool gateway)
+{
+	return gateway ? DATAPATH_PROG_COUNT : DATAPATH_PROG_GW_TUNNEL;
+}
+
+const char *datapath_prog_name(enum datapath_prog which)
+{
+	return prog_names[which];
+}
 
 static int pin_path(char *buf, const char *root, const char *host,
 		    const char *name)
@@ -135,7 +165,8 @@ static struct datapath *datapath_alloc(void)
 		dp->map_fds[m] = -1;
 	for (int m = 0; m < EXTRA_COUNT; m++)
 		dp->extra_fds[m] = -1;
-	dp->prog_fds[0] = dp->prog_fds[1] = -1;
+	for (int i = 0; i < DATAPATH_PROG_COUNT; i++)
+		dp->prog_fds[i] = -1;
 	return dp;
 }
 
@@ -149,18 +180,19 @@ void datapath_free(struct datapath *dp)
 	for (int m = 0; m < EXTRA_COUNT; m++)
 		if (dp->extra_fds[m] >= 0)
 			close(dp->extra_fds[m]);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < DATAPATH_PROG_COUNT; i++)
 		if (dp->prog_fds[i] >= 0)
 			close(dp->prog_fds[i]);
 	free(dp);
 }
 
-/* True when everything a running datapath leaves behind is pinned. */
-static bool all_pinned(const char *root, const char *host)
+/* True when everything a running datapath of the role leaves behind is
+ * pinned. */
+static bool all_pinned(const char *root, const char *host, bool gateway)
 {
 	char path[PATH_MAX];
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < prog_count(gateway); i++)
 		if (pin_path(path, root, host, prog_pins[i]) < 0 ||
 		    access(path, F_OK) < 0)
 			return false;
@@ -189,7 +221,8 @@ static int adopt_map(const char *root, const char *host,
 	return check_map(*fd, info->key_size, value_size);
 }
 
-static int adopt(struct datapath *dp, const char *root, const char *host)
+static int adopt(struct datapath *dp, const char *root, const char *host,
+		 bool gateway)
 {
 	char path[PATH_MAX];
 	int r;
@@ -206,7 +239,7 @@ static int adopt(struct datapath *dp, const char *root, const char *host)
 		if (r < 0)
 			return r;
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < prog_count(gateway); i++) {
 		pin_path(path, root, host, prog_pins[i]);
 		dp->prog_fds[i] = bpf_obj_get(path);
 		if (dp->prog_fds[i] < 0)
@@ -249,11 +282,12 @@ static int loaded_map_fd(struct bpf_object *obj, const char *name, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-static int load(struct datapath *dp, const char *root, const char *host)
+static int load(struct datapath *dp, const char *root, const char *host,
+		bool gateway)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	struct datapath_bpf *skel;
-	struct bpf_program *progs[2];
+	int n = prog_count(gateway);
 	int r;
 
 	pin_path(dir, root, host, NULL);
@@ -280,10 +314,16 @@ static int load(struct datapath *dp, const char *root, const char *host)
 	if (r < 0)
 		goto out;
 
-	progs[0] = skel->progs.weft_port_ingress;
-	progs[1] = skel->progs.weft_tunnel_ingress;
-	for (int i = 0; i < 2; i++) {
-		dp->prog_fds[i] = dup(bpf_program__fd(progs[i]));
+	/* By name: the gateway's programs are needed only in that role. */
+	for (int i = 0; i < n; i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(
+			skel->obj, prog_names[i]);
+
+		if (!prog) {
+			r = -ENOENT;
+			goto out;
+		}
+		dp->prog_fds[i] = dup(bpf_program__fd(prog));
 		if (dp->prog_fds[i] < 0) {
 			r = -errno;
 			goto out;
@@ -291,7 +331,7 @@ static int load(struct datapath *dp, const char *root, const char *host)
 	}
 	/* The programs are pinned last: their pins are what tells the next
 	 * agent that everything else is there. */
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < n; i++) {
 		pin_path(path, root, host, prog_pins[i]);
 		r = pin_replace(dp->prog_fds[i], path);
 		if (r < 0)
@@ -303,7 +343,7 @@ out:
 	return r;
 }
 
-int datapath_open(const char *bpffs_root, const char *host,
+int datapath_open(const char *bpffs_root, const char *host, bool gateway,
 		  struct datapath **ret, bool *ret_adopted)
 {
 	char dir[PATH_MAX];
@@ -328,13 +368,14 @@ int datapath_open(const char *bpffs_root, const char *host,
 		datapath_free(dp);
 		return dp->ncpus < 0 ? dp->ncpus : -EINVAL;
 	}
-	adopted = all_pinned(bpffs_root, host);
-	r = adopted ? adopt(dp, bpffs_root, host) : load(dp, bpffs_root, host);
+	adopted = all_pinned(bpffs_root, host, gateway);
+	r = adopted ? adopt(dp, bpffs_root, host, gateway) :
+		      load(dp, bpffs_root, host, gateway);
 	if (r < 0) {
 		datapath_free(dp);
 		return r;
 	}
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < prog_count(gateway); i++)
 		dp->prog_ids[i] = prog_id(dp->prog_fds[i]);
 	*ret = dp;
 	*ret_adopted = adopted;
@@ -352,6 +393,8 @@ int datapath_attach(struct datapath *dp, int ifindex, enum datapath_prog which)
 		    .prog_fd = dp->prog_fds[which], .flags = BPF_TC_F_REPLACE);
 	int r;
 
+	if (dp->prog_fds[which] < 0)
+		return -ENOENT; /* a gateway program outside that role */
 	r = bpf_tc_hook_create(&hook);
 	if (r < 0 && r != -EEXIST)
 		return r;
@@ -362,20 +405,16 @@ int datapath_attach(struct datapath *dp, int ifindex, enum datapath_prog which)
 	return r < 0 ? r : 1;
 }
 
-int datapath_set_config(struct datapath *dp, uint32_t vxlan_ifindex,
-			uint32_t local_ip, uint32_t log_drops_per_sec)
+int datapath_set_config(struct datapath *dp, const struct weft_config *want)
 {
-	struct weft_config want = { .vxlan_ifindex = vxlan_ifindex,
-				    .local_ip = htonl(local_ip),
-				    .log_drops_per_sec = log_drops_per_sec };
 	struct weft_config have;
 	__u32 key = 0;
 
 	if (bpf_map_lookup_elem(dp->extra_fds[EXTRA_CONFIG], &key, &have) ==
 		    0 &&
-	    !memcmp(&have, &want, sizeof(want)))
+	    !memcmp(&have, want, sizeof(*want)))
 		return 0;
-	if (bpf_map_update_elem(dp->extra_fds[EXTRA_CONFIG], &key, &want,
+	if (bpf_map_update_elem(dp->extra_fds[EXTRA_CONFIG], &key, want,
 				BPF_ANY) < 0)
 		return -errno;
 	return 0;
@@ -384,6 +423,34 @@ int datapath_set_config(struct datapath *dp, uint32_t vxlan_ifindex,
 int datapath_drop_events_fd(const struct datapath *dp)
 {
 	return dp->extra_fds[EXTRA_DROP_EVENTS];
+}
+
+int datapath_snat_events_fd(const struct datapath *dp)
+{
+	return dp->extra_fds[EXTRA_SNAT_EVENTS];
+}
+
+int datapath_snat_copy(struct datapath *dp, const struct weft_snat_event *ev,
+		       uint64_t now_ns)
+{
+	struct weft_snat_in_key in_key;
+	struct weft_snat_in in, have;
+	struct weft_snat_out out;
+	bool found;
+
+	gateway_snat_entries(ev, now_ns, &out, &in_key, &in);
+	found = bpf_map_lookup_elem(dp->extra_fds[EXTRA_SNAT_IN], &in_key,
+				    &have) == 0;
+	if (!gateway_snat_may_copy(found ? &have : NULL, &ev->orig, now_ns))
+		return -EEXIST;
+	/* snat_in first: a reply finds its flow as soon as the outbound
+	 * side can produce one. */
+	if (bpf_map_update_elem(dp->extra_fds[EXTRA_SNAT_IN], &in_key, &in,
+				BPF_ANY) < 0 ||
+	    bpf_map_update_elem(dp->extra_fds[EXTRA_SNAT_OUT], &ev->orig, &out,
+				BPF_ANY) < 0)
+		return -errno;
+	return 0;
 }
 
 int datapath_read_state(struct datapath *dp, struct dp_state *present)
@@ -522,11 +589,11 @@ int datapath_detach_ours(int ifindex, const uint32_t *prog_ids, int n_ids)
 }
 
 void datapath_pinned_prog_ids(const char *bpffs_root, const char *host,
-			      uint32_t ids[2])
+			      uint32_t ids[DATAPATH_PROG_COUNT])
 {
 	char path[PATH_MAX];
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < DATAPATH_PROG_COUNT; i++) {
 		int fd;
 
 		ids[i] = 0;

@@ -33,12 +33,22 @@ struct datapath;
 enum datapath_prog {
 	DATAPATH_PROG_PORT, /* weft_port_ingress, on each VM tap */
 	DATAPATH_PROG_TUNNEL, /* weft_tunnel_ingress, on the VXLAN device */
+	/* Gateway nodes (docs/gateways.md), looked up by name in the
+	 * object: */
+	DATAPATH_PROG_GW_TUNNEL, /* weft_gw_tunnel_ingress, VXLAN device */
+	DATAPATH_PROG_GW_UPLINK, /* weft_gw_uplink_ingress, the uplink */
+	DATAPATH_PROG_COUNT,
 };
 
+/* The name of program 'which' in the BPF object. */
+const char *datapath_prog_name(enum datapath_prog which);
+
 /* Adopts or loads the datapath of 'host' under 'bpffs_root' (mounting bpffs
- * on /sys/fs/bpf first when it is not). Sets 'ret_adopted' when it adopted
- * pinned programs. Returns 0 and sets 'ret', or a negative errno. */
-int datapath_open(const char *bpffs_root, const char *host,
+ * on /sys/fs/bpf first when it is not). With 'gateway', the gateway
+ * programs are required: -ENOENT when the object has none (adoption needs
+ * their pins too). Sets 'ret_adopted' when it adopted pinned programs.
+ * Returns 0 and sets 'ret', or a negative errno. */
+int datapath_open(const char *bpffs_root, const char *host, bool gateway,
 		  struct datapath **ret, bool *ret_adopted);
 
 /* Closes the agent's handles. The pins, attachments and maps stay. */
@@ -50,14 +60,22 @@ void datapath_free(struct datapath *dp);
  * handle and priority (returns 1). Returns a negative errno on failure. */
 int datapath_attach(struct datapath *dp, int ifindex, enum datapath_prog which);
 
-/* Writes the config map (only when it differs): 'local_ip' in host order;
- * 'log_drops_per_sec' security group drops reported in drop_events a
- * second on each CPU (0: none). */
-int datapath_set_config(struct datapath *dp, uint32_t vxlan_ifindex,
-			uint32_t local_ip, uint32_t log_drops_per_sec);
+/* Writes the config map to 'want' (only when it differs). */
+int datapath_set_config(struct datapath *dp, const struct weft_config *want);
 
 /* The fd of the drop_events ring buffer (owned by 'dp'). */
 int datapath_drop_events_fd(const struct datapath *dp);
+
+/* The fd of the snat_events ring buffer (owned by 'dp'). */
+int datapath_snat_events_fd(const struct datapath *dp);
+
+/* Writes the copy of another gateway's translation 'ev' into snat_out and
+ * snat_in (docs/gateways.md), expiring the protocol's timeout after
+ * 'now_ns'. Returns 0, -EEXIST when snat_in holds a live entry of another
+ * flow for that external address and port (nothing written), or a
+ * negative errno. */
+int datapath_snat_copy(struct datapath *dp, const struct weft_snat_event *ev,
+		       uint64_t now_ns);
 
 /* Reads what the maps hold into 'present' (initialised, empty). */
 int datapath_read_state(struct datapath *dp, struct dp_state *present);
@@ -94,7 +112,7 @@ int datapath_detach_ours(int ifindex, const uint32_t *prog_ids, int n_ids);
 
 /* The ids of the pinned programs of 'host' (0 where absent). */
 void datapath_pinned_prog_ids(const char *bpffs_root, const char *host,
-			      uint32_t ids[2]);
+			      uint32_t ids[DATAPATH_PROG_COUNT]);
 
 /* Removes the pins of 'host' and its directory. Returns 0 or a negative
  * errno (the first failure; it goes on with the rest). */

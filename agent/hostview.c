@@ -51,6 +51,13 @@ void hostview_object_free(struct hostview_object *o)
 		free(o->router.ifaces);
 		free(o->router.id);
 		free(o->router.routes);
+		free(o->router.ext_gateway.network_id);
+		break;
+	case HOSTVIEW_GATEWAY:
+		free(o->gateway.name);
+		break;
+	case HOSTVIEW_FLOATINGIP:
+		free(o->floatingip.id);
 		break;
 	case HOSTVIEW_SECGROUP:
 		for (size_t i = 0; i < o->secgroup.n_rules; i++)
@@ -237,6 +244,15 @@ const struct hostview_secgroup *hostview_find_secgroup(const struct hostview *v,
 	return o ? &o->secgroup : NULL;
 }
 
+const struct hostview_gateway *hostview_find_gateway(const struct hostview *v,
+						     const char *name)
+{
+	const struct hostview_object *o =
+		find_kind(v, "gateway", name, HOSTVIEW_GATEWAY);
+
+	return o ? &o->gateway : NULL;
+}
+
 const uint8_t HOSTVIEW_DHCP_MAC[6] = { 0xfa, 0x16, 0x3e, 0x00, 0x00, 0x01 };
 
 void hostview_dhcp_server_mac(const struct hostview *v,
@@ -344,6 +360,17 @@ static int get_ipv4(const json_t *obj, const char *name, uint32_t *ret)
 	if (!json_is_string(j))
 		return -EINVAL;
 	return netaddr_parse_ipv4(json_string_value(j), ret);
+}
+
+/* Parses the MAC address 'name' of 'obj' into 'mac'. */
+static int get_mac(const json_t *obj, const char *name, uint8_t mac[6])
+{
+	const json_t *j = json_object_get(obj, name);
+
+	if (!json_is_string(j) ||
+	    netaddr_parse_mac(json_string_value(j), mac) < 0)
+		return -EINVAL;
+	return 0;
 }
 
 /* Parses the string 'j', an address (a /32) or a CIDR (host bits
@@ -557,7 +584,6 @@ static int parse_pair_elem(const json_t *j, void *elem)
 
 static int parse_port(const json_t *obj, struct hostview_port *p)
 {
-	const json_t *mac = json_object_get(obj, "mac");
 	int r;
 
 	p->admin_state_up = true;
@@ -570,9 +596,8 @@ static int parse_port(const json_t *obj, struct hostview_port *p)
 	    (r = get_bool(obj, "admin_state_up", &p->admin_state_up)) < 0 ||
 	    (r = get_bool(obj, "port_security", &p->port_security)) < 0)
 		return r;
-	if (!json_is_string(mac) ||
-	    netaddr_parse_mac(json_string_value(mac), p->mac) < 0)
-		return -EINVAL;
+	if ((r = get_mac(obj, "mac", p->mac)) < 0)
+		return r;
 
 	if ((r = get_ipv4_array(obj, "ips", &p->ips, &p->n_ips)) < 0 ||
 	    (r = get_string_array(obj, "security_groups", &p->security_groups,
@@ -632,7 +657,6 @@ static int parse_subnet(const json_t *obj, struct hostview_subnet *s)
 
 static int parse_router_iface(const json_t *j, struct hostview_router_iface *f)
 {
-	const json_t *mac = json_object_get(j, "mac");
 	uint32_t prefix = 0;
 	int r;
 
@@ -646,9 +670,28 @@ static int parse_router_iface(const json_t *j, struct hostview_router_iface *f)
 	    (r = get_ipv4(j, "ip", &f->ip)) < 0)
 		return r;
 	f->prefix = (int)prefix;
-	if (!json_is_string(mac) ||
-	    netaddr_parse_mac(json_string_value(mac), f->mac) < 0)
+	return get_mac(j, "mac", f->mac);
+}
+
+/* A router's optional "external_gateway": null (or absent), or
+ * {network_id, ip, mac, enable_snat (default true)}. */
+static int parse_ext_gateway(const json_t *obj, struct hostview_router *rt)
+{
+	const json_t *j = json_object_get(obj, "external_gateway");
+	struct hostview_ext_gateway *g = &rt->ext_gateway;
+	int r;
+
+	if (!j || json_is_null(j))
+		return 0;
+	if (!json_is_object(j))
 		return -EINVAL;
+	g->enable_snat = true;
+	if ((r = get_string(j, "network_id", false, &g->network_id)) < 0 ||
+	    (r = get_ipv4(j, "ip", &g->ip)) < 0 ||
+	    (r = get_mac(j, "mac", g->mac)) < 0 ||
+	    (r = get_bool(j, "enable_snat", &g->enable_snat)) < 0)
+		return r;
+	rt->has_ext_gateway = true;
 	return 0;
 }
 
@@ -662,7 +705,8 @@ static int parse_router(const json_t *obj, struct hostview_router *rt)
 	    (r = get_uint(obj, "router_key", true, UINT32_MAX,
 			  &rt->router_key)) < 0 ||
 	    (r = get_bool(obj, "admin_state_up", &rt->admin_state_up)) < 0 ||
-	    (r = get_routes(obj, "routes", &rt->routes, &rt->n_routes)) < 0)
+	    (r = get_routes(obj, "routes", &rt->routes, &rt->n_routes)) < 0 ||
+	    (r = parse_ext_gateway(obj, rt)) < 0)
 		return r;
 	if (!rt->router_key)
 		return -EINVAL;
@@ -736,6 +780,41 @@ static int parse_secgroup(const json_t *obj, struct hostview_secgroup *g)
 			 (void **)&g->rules, &g->n_rules);
 }
 
+static int parse_gateway(const json_t *obj, struct hostview_gateway *g)
+{
+	int r;
+
+	g->alive = true;
+	if ((r = get_string(obj, "name", true, &g->name)) < 0 ||
+	    (r = get_ipv4(obj, "underlay_ip", &g->underlay_ip)) < 0 ||
+	    (r = get_uint(obj, "slot", true, HOSTVIEW_MAX_GATEWAY_SLOT,
+			  &g->slot)) < 0)
+		return r;
+	return get_bool(obj, "alive", &g->alive);
+}
+
+/* A floating IP: its association (router_key, vni, fixed_ip_address) is
+ * all null or all set. */
+static int parse_floatingip(const json_t *obj, struct hostview_floatingip *f)
+{
+	const json_t *fixed = json_object_get(obj, "fixed_ip_address");
+	int r;
+
+	if ((r = get_string(obj, "id", true, &f->id)) < 0 ||
+	    (r = get_ipv4(obj, "floating_ip_address", &f->ip)) < 0 ||
+	    (r = get_uint(obj, "router_key", false, UINT32_MAX,
+			  &f->router_key)) < 0 ||
+	    (r = get_uint(obj, "vni", false, HOSTVIEW_MAX_VNI, &f->vni)) < 0)
+		return r;
+	if (fixed && !json_is_null(fixed) &&
+	    (r = get_ipv4(obj, "fixed_ip_address", &f->fixed_ip)) < 0)
+		return r;
+	f->associated = f->router_key && f->vni && f->fixed_ip;
+	if (!f->associated && (f->router_key || f->vni || f->fixed_ip))
+		return -EINVAL;
+	return 0;
+}
+
 int hostview_object_from_json(const json_t *obj, struct hostview_object **ret)
 {
 	const json_t *key = json_object_get(obj, "key");
@@ -775,6 +854,12 @@ int hostview_object_from_json(const json_t *obj, struct hostview_object **ret)
 	} else if (!strcmp(k, "secgroup")) {
 		o->kind = HOSTVIEW_SECGROUP;
 		r = parse_secgroup(obj, &o->secgroup);
+	} else if (!strcmp(k, "gateway")) {
+		o->kind = HOSTVIEW_GATEWAY;
+		r = parse_gateway(obj, &o->gateway);
+	} else if (!strcmp(k, "floatingip")) {
+		o->kind = HOSTVIEW_FLOATINGIP;
+		r = parse_floatingip(obj, &o->floatingip);
 	} else {
 		r = 0;
 	}

@@ -23,6 +23,8 @@ enum hostview_kind {
 	HOSTVIEW_SUBNET,
 	HOSTVIEW_ROUTER,
 	HOSTVIEW_SECGROUP,
+	HOSTVIEW_GATEWAY, /* a gateway node (docs/gateways.md) */
+	HOSTVIEW_FLOATINGIP, /* a floating IP (gateways' views only) */
 	HOSTVIEW_OTHER, /* a kind this agent does not know: kept, not used */
 };
 
@@ -102,6 +104,14 @@ struct hostview_router_iface {
 	uint8_t mac[6];
 };
 
+/* A router's "external_gateway" (docs/gateways.md). */
+struct hostview_ext_gateway {
+	char *network_id;
+	uint32_t ip; /* the router's address on the external network */
+	uint8_t mac[6]; /* its gateway port's MAC */
+	bool enable_snat;
+};
+
 struct hostview_router {
 	char *id;
 	uint32_t router_key; /* non-zero */
@@ -110,6 +120,27 @@ struct hostview_router {
 	size_t n_ifaces;
 	struct hostview_route *routes;
 	size_t n_routes;
+	bool has_ext_gateway; /* false: "external_gateway" null or absent */
+	struct hostview_ext_gateway ext_gateway;
+};
+
+/* A gateway node with a slot: "gateway:NAME". */
+struct hostview_gateway {
+	char *name; /* its agent's host name */
+	uint32_t underlay_ip;
+	uint32_t slot; /* 0..WEFT_MAX_GATEWAYS-1 */
+	bool alive; /* weftd's heartbeat view; agents decide by probes */
+};
+
+/* A floating IP: "floatingip:ID". Not associated: 'associated' false and
+ * the three association members zero. */
+struct hostview_floatingip {
+	char *id;
+	uint32_t ip; /* floating_ip_address */
+	bool associated;
+	uint32_t router_key; /* the router whose gateway serves it */
+	uint32_t vni; /* the port's network */
+	uint32_t fixed_ip; /* the port's fixed IP */
 };
 
 /* An IPv4 prefix: an address is a /32. */
@@ -157,6 +188,8 @@ struct hostview_object {
 		struct hostview_subnet subnet;
 		struct hostview_router router;
 		struct hostview_secgroup secgroup;
+		struct hostview_gateway gateway;
+		struct hostview_floatingip floatingip;
 	};
 };
 
@@ -169,6 +202,7 @@ struct hostview {
 };
 
 #define HOSTVIEW_MAX_VNI 0xffffffu
+#define HOSTVIEW_MAX_GATEWAY_SLOT 15u /* WEFT_MAX_GATEWAYS - 1 */
 
 void hostview_init(struct hostview *v);
 void hostview_destroy(struct hostview *v);
@@ -204,6 +238,9 @@ const struct hostview_network *hostview_find_network(const struct hostview *v,
 						     const char *id);
 const struct hostview_secgroup *hostview_find_secgroup(const struct hostview *v,
 						       const char *id);
+/* The gateway object of host 'name' ("gateway:NAME"). */
+const struct hostview_gateway *hostview_find_gateway(const struct hostview *v,
+						     const char *name);
 
 /* The MAC the DHCP server of 'subnet' answers from, and that the neigh
  * entry of its 'dhcp_server' address holds: the MAC of the router

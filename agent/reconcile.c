@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "abi/weft.h"
+#include "gateway.h"
 #include "netaddr.h"
 #include "policy.h"
 
@@ -14,6 +15,16 @@ const struct dp_map_info dp_map_info[DP_MAP_COUNT] = {
 	[DP_MAP_NETWORKS] = { "networks", sizeof(__u32),
 			      sizeof(struct weft_network) },
 	[DP_MAP_HOSTS] = { "hosts", sizeof(__be32), sizeof(struct weft_host) },
+	[DP_MAP_GW_SLOTS] = { "gw_slots", sizeof(__u32),
+			      sizeof(struct weft_gw_slot) },
+	[DP_MAP_GW_TABLE] = { "gw_table", sizeof(__u32),
+			      sizeof(struct weft_gw_bucket) },
+	[DP_MAP_EXT_ROUTERS] = { "ext_routers", sizeof(__u32),
+				 sizeof(struct weft_ext_router) },
+	[DP_MAP_FIPS] = { "fips", sizeof(struct weft_fip_key),
+			  sizeof(struct weft_fip) },
+	[DP_MAP_EXT_ADDRS] = { "ext_addrs", sizeof(__be32),
+			       sizeof(struct weft_ext_addr) },
 	[DP_MAP_SG_RULES] = { "sg_rules", sizeof(struct weft_sg_rule_key),
 			      sizeof(struct weft_sg_rule) },
 	[DP_MAP_SG_REMOTE] = { "sg_remote", sizeof(struct weft_sg_remote_key),
@@ -132,6 +143,98 @@ static int router_entries(struct dp_state *out,
 
 		r = put_route(out, rt->router_key, s->dest, s->prefix, &nh,
 			      false);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The default route of a router with an external gateway, after its
+ * connected and static routes (a static 0/0 wins), and on a gateway its
+ * ext_routers entry and its external IP in ext_addrs. */
+static int router_ext_entries(struct dp_state *out,
+			      const struct hostview_router *rt, bool gateway)
+{
+	const struct hostview_ext_gateway *g = &rt->ext_gateway;
+	struct weft_route ext = { .kind = WEFT_ROUTE_EXTERNAL,
+				  .ifaddr = htonl(g->ip) };
+	__u32 key = rt->router_key;
+	__be32 addr = htonl(g->ip);
+	struct weft_ext_router er = { .ext_ip = htonl(g->ip),
+				      .flags = g->enable_snat ?
+						       WEFT_EXT_F_SNAT :
+						       0 };
+	struct weft_ext_addr ea = { .kind = WEFT_EXT_ROUTER,
+				    .router = rt->router_key };
+	int r;
+
+	if (!rt->has_ext_gateway)
+		return 0;
+	memcpy(ext.mac, g->mac, 6);
+	r = put_route(out, rt->router_key, 0, 0, &ext, false);
+	if (r < 0 || !gateway)
+		return r;
+	memcpy(er.ext_mac, g->mac, 6);
+	r = kvtab_put(&out->maps[DP_MAP_EXT_ROUTERS], &key, &er);
+	if (r < 0)
+		return r;
+	return kvtab_put(&out->maps[DP_MAP_EXT_ADDRS], &addr, &ea);
+}
+
+/* A floating IP on a gateway: ext_addrs for every one (vni 0 when not
+ * associated), fips for the associated ones. */
+static int floatingip_entries(struct dp_state *out,
+			      const struct hostview_floatingip *f)
+{
+	__be32 addr = htonl(f->ip);
+	struct weft_ext_addr ea = { .kind = WEFT_EXT_FIP,
+				    .vni = f->vni,
+				    .fixed_ip = htonl(f->fixed_ip),
+				    .router = f->router_key };
+	struct weft_fip_key fk = { .vni = f->vni,
+				   .fixed_ip = htonl(f->fixed_ip) };
+	struct weft_fip fe = { .fip = htonl(f->ip), .router = f->router_key };
+	int r = kvtab_put(&out->maps[DP_MAP_EXT_ADDRS], &addr, &ea);
+
+	if (r < 0 || !f->associated)
+		return r;
+	return kvtab_put(&out->maps[DP_MAP_FIPS], &fk, &fe);
+}
+
+/* gw_slots and gw_table from the view's gateways and 'alive' (bit s: the
+ * gateway of slot s is alive). Every slot and bucket is written, empty
+ * ones as zeros: the maps are arrays. */
+static int gateway_entries(struct dp_state *out, const struct hostview *v,
+			   uint32_t alive)
+{
+	struct weft_gw_slot slots[WEFT_MAX_GATEWAYS] = { 0 };
+	struct weft_gw_bucket table[WEFT_GW_BUCKETS];
+	struct gateway_member members[WEFT_MAX_GATEWAYS];
+	struct hostview_iter it = { 0 };
+	const struct hostview_object *o;
+	size_t n = 0;
+	int r;
+
+	while ((o = hostview_next(v, &it))) {
+		if (o->kind != HOSTVIEW_GATEWAY ||
+		    o->gateway.slot >= WEFT_MAX_GATEWAYS)
+			continue;
+		slots[o->gateway.slot].ip = htonl(o->gateway.underlay_ip);
+		if (alive & (1u << o->gateway.slot))
+			slots[o->gateway.slot].flags = WEFT_GW_F_ALIVE;
+	}
+	for (uint32_t s = 0; s < WEFT_MAX_GATEWAYS; s++) {
+		if (slots[s].ip && (slots[s].flags & WEFT_GW_F_ALIVE))
+			members[n++] =
+				(struct gateway_member){ ntohl(slots[s].ip),
+							 s };
+		r = kvtab_put(&out->maps[DP_MAP_GW_SLOTS], &s, &slots[s]);
+		if (r < 0)
+			return r;
+	}
+	gateway_table_fill(members, n, table);
+	for (uint32_t b = 0; b < WEFT_GW_BUCKETS; b++) {
+		r = kvtab_put(&out->maps[DP_MAP_GW_TABLE], &b, &table[b]);
 		if (r < 0)
 			return r;
 	}
@@ -308,13 +411,18 @@ int reconcile_desired(const struct hostview *v,
 		if (r < 0)
 			goto fail;
 	}
-	if (self->vxlan_ifindex) {
-		__u32 key = self->vxlan_ifindex;
+	for (int i = 0; i < 2; i++) {
+		__u32 key = i ? self->uplink_ifindex : self->vxlan_ifindex;
 
+		if (!key)
+			continue;
 		r = kvtab_put(&out->maps[DP_MAP_STATS], &key, NULL);
 		if (r < 0)
 			goto fail;
 	}
+	r = gateway_entries(out, v, self->gw_alive);
+	if (r < 0)
+		goto fail;
 
 	while ((o = hostview_next(v, &it))) {
 		switch (o->kind) {
@@ -369,6 +477,21 @@ int reconcile_desired(const struct hostview *v,
 		}
 		case HOSTVIEW_ROUTER:
 			r = router_entries(out, &o->router);
+			if (r == 0)
+				r = router_ext_entries(out, &o->router,
+						       self->gateway);
+			break;
+		case HOSTVIEW_GATEWAY: {
+			__be32 key = htonl(o->gateway.underlay_ip);
+			struct weft_host h = { 0 };
+
+			r = kvtab_put(&out->maps[DP_MAP_HOSTS], &key, &h);
+			break;
+		}
+		case HOSTVIEW_FLOATINGIP:
+			r = self->gateway ?
+				    floatingip_entries(out, &o->floatingip) :
+				    0;
 			break;
 		case HOSTVIEW_SUBNET:
 		case HOSTVIEW_SECGROUP:

@@ -22,16 +22,23 @@
 
 enum dp_map {
 	DP_MAP_NETWORKS,
-	DP_MAP_HOSTS,
+	DP_MAP_HOSTS, /* hypervisors and gateways: before anything that
+		       * sends to or accepts from them */
+	DP_MAP_GW_SLOTS, /* arrays, every key always written: a slot's */
+	DP_MAP_GW_TABLE, /* address before the buckets that name it */
 	DP_MAP_SG_RULES, /* rule classes, before the sg_remote entries that
 			  * name them, */
 	DP_MAP_SG_REMOTE, /* updated and deleted before the ports whose
 			   * policy_gen covers them */
 	DP_MAP_PORTS,
 	DP_MAP_PORT_ADDRS,
+	DP_MAP_EXT_ROUTERS, /* gateways: before the routes, fdb, fips and
+			     * ext_addrs that lead to a router */
 	DP_MAP_ROUTES, /* before neigh and fdb: a router MAC appears last */
 	DP_MAP_NEIGH,
 	DP_MAP_FDB,
+	DP_MAP_FIPS, /* gateways: translations once the tenant side is */
+	DP_MAP_EXT_ADDRS, /* there; inbound addresses last (deleted first) */
 	DP_MAP_STATS, /* a set of ifindexes: entries are created zeroed */
 	DP_MAP_COUNT,
 };
@@ -57,6 +64,13 @@ struct reconcile_self {
 	const char *host; /* our host name (binding:host_id) */
 	uint32_t underlay_ip; /* host byte order */
 	uint32_t vxlan_ifindex;
+	/* The gateway role (docs/gateways.md): ext_routers, fips and
+	 * ext_addrs are written only on a gateway. */
+	bool gateway;
+	uint32_t uplink_ifindex; /* gateways: its stats entry; 0: none */
+	/* Bit s: the gateway of slot s answers probes (or is this host).
+	 * gw_slots' ALIVE flags and gw_table follow it. */
+	uint32_t gw_alive;
 };
 
 /* Returns the ifindex of the interface named 'name', or 0 when absent. */
@@ -104,10 +118,11 @@ struct reconcile_result {
 };
 
 /* Calls 'apply' for every difference between 'desired' and 'present' —
- * all updates (networks and hosts first, then rule classes, the ports'
- * sg_remote entries, ports, routes, neigh, the fdb last, so that a
- * forwarding, router or policy entry never leads to an entry the datapath
- * cannot find), then all deletes
+ * all updates (networks and hosts first, then gateway slots and gw_table,
+ * rule classes, the ports' sg_remote entries, ports, external routers,
+ * routes, neigh, the fdb, then floating IP translations and external
+ * addresses, so that a forwarding, router, policy or translation entry
+ * never leads to an entry the datapath cannot find), then all deletes
  * (in the reverse order; sg_remote's are done right after its updates,
  * before the ports, so that a port's new policy_gen never meets a stale
  * entry that would admit its connections again) — and records in

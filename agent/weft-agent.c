@@ -13,13 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 #include <event2/event.h>
 #include <jansson.h>
 
 #include "drop-reasons.h"
+#include "gateway.h"
 #include "abi/weft.h"
+#include "bird.h"
+#include "birdc.h"
 #include "conntrack.h"
 #include "datapath.h"
 #include "dhcp.h"
@@ -27,6 +31,7 @@
 #include "links.h"
 #include "log.h"
 #include "netaddr.h"
+#include "probe.h"
 #include "reconcile.h"
 #include "sbclient.h"
 #include "sbproto.h"
@@ -47,6 +52,21 @@ struct options {
 	uint16_t vxlan_port;
 	bool cleanup;
 	uint32_t log_drops; /* security group drops logged a second, per CPU */
+	/* The gateway role (docs/gateways.md). */
+	bool gateway;
+	const char *uplink_dev;
+	const char *uplink_ip_str;
+	uint32_t uplink_ip;
+	uint32_t probe_port;
+	uint32_t probe_interval_ms;
+	uint32_t probe_misses;
+	/* BGP through BIRD 2 (gateways): all of them or none. */
+	const char *bird_conf;
+	const char *bird_socket;
+	uint32_t bgp_as;
+	const char *bgp_peer_str;
+	uint32_t bgp_peer;
+	uint32_t bgp_peer_as;
 };
 
 enum port_state {
@@ -72,6 +92,17 @@ struct agent {
 	struct event *drop_ev;
 	struct kvtab attached; /* ifindex (u32) of taps we attached, set */
 	struct kvtab reported; /* port id -> enum port_state told weftd */
+	int uplink_ifindex; /* gateways: the uplink, 0 until attached */
+	struct probe *probe; /* gateway liveness */
+	bool view_written; /* the maps hold a view (first full reconcile) */
+	struct birdc *birdc; /* gateways with --bird-conf */
+	struct ring_buffer *snat_rb; /* gateways: snat_events */
+	struct event *snat_ev;
+	struct weft_snat_event snat_batch[GATEWAY_SNAT_MAX_EVENTS];
+	size_t n_snat_batch; /* events read, not sent yet */
+	uint32_t *announced; /* what BIRD's file announces (sorted) */
+	size_t n_announced;
+	bool announced_valid; /* 'announced' was written by this agent */
 };
 
 static void schedule_reconcile(struct agent *a, int delay_ms)
@@ -196,12 +227,156 @@ static bool update_ports(struct agent *a,
 	return retry;
 }
 
+static int setup_uplink(struct agent *a);
+
+/* The config map's contents: on a gateway its uplink and its slot (the
+ * slot of its own gateway object in the view; WEFT_MAX_GATEWAYS, no
+ * slot, until weftd gives it one). */
+static int write_config(struct agent *a)
+{
+	struct weft_config c = {
+		.vxlan_ifindex = (uint32_t)a->vxlan_ifindex,
+		.local_ip = htonl(a->opt.underlay_ip),
+		.log_drops_per_sec = a->opt.log_drops,
+	};
+	int r;
+
+	if (a->opt.gateway) {
+		const struct hostview_gateway *g =
+			hostview_find_gateway(&a->view, a->opt.host);
+
+		c.flags = WEFT_CONFIG_F_GATEWAY;
+		c.uplink_ifindex = (uint32_t)a->uplink_ifindex;
+		c.uplink_ip = htonl(a->opt.uplink_ip);
+		c.gw_slot = g ? g->slot : WEFT_MAX_GATEWAYS;
+	}
+	r = datapath_set_config(a->dp, &c);
+	if (r < 0)
+		log_err("cannot write the config map: %s", strerror(-r));
+	return r;
+}
+
+/* reconcile_self.gw_alive: bit s set when the gateway of slot s is alive
+ * by our probes (this host itself always is). */
+static uint32_t gateways_alive(struct agent *a)
+{
+	struct hostview_iter it = { 0 };
+	const struct hostview_object *o;
+	uint32_t mask = 0;
+
+	while ((o = hostview_next(&a->view, &it))) {
+		const struct hostview_gateway *g = &o->gateway;
+
+		if (o->kind != HOSTVIEW_GATEWAY || g->slot >= WEFT_MAX_GATEWAYS)
+			continue;
+		if (!strcmp(g->name, a->opt.host) ||
+		    probe_is_alive(a->probe, g->underlay_ip, g->alive))
+			mask |= 1u << g->slot;
+	}
+	return mask;
+}
+
+/* The maps hold a view for the first time: a gateway starts answering
+ * probes (docs/gateways.md). */
+static void view_written(struct agent *a)
+{
+	if (a->view_written)
+		return;
+	a->view_written = true;
+	if (a->opt.gateway) {
+		probe_enable_responder(a->probe);
+		log_info("first view in the maps: answering probes on port %u",
+			 a->opt.probe_port);
+	}
+}
+
+static const struct bird_config *bird_config_of(const struct options *o,
+						struct bird_config *c)
+{
+	*c = (struct bird_config){ .uplink_dev = o->uplink_dev,
+				   .uplink_ip = o->uplink_ip,
+				   .local_as = o->bgp_as,
+				   .peer_ip = o->bgp_peer,
+				   .peer_as = o->bgp_peer_as };
+	return c;
+}
+
+/* Writes BIRD's configuration file announcing 'addrs' ('n'). */
+static int bird_write(struct agent *a, const uint32_t *addrs, size_t n)
+{
+	struct bird_config c;
+	char *text;
+	int r = bird_config_text(bird_config_of(&a->opt, &c), addrs, n, &text);
+
+	if (r == 0) {
+		r = bird_write_file(a->opt.bird_conf, text);
+		free(text);
+	}
+	if (r < 0)
+		log_err("cannot write %s: %s", a->opt.bird_conf, strerror(-r));
+	return r;
+}
+
+/* Announces through BIRD what the view asks for, when that changed: the
+ * file is rewritten and BIRD told to read it. A gateway without a slot
+ * serves nothing, so it announces nothing. */
+static int update_bird(struct agent *a)
+{
+	uint32_t *addrs = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!a->birdc)
+		return 0;
+	if (hostview_find_gateway(&a->view, a->opt.host)) {
+		r = bird_announced(&a->view, &addrs, &n);
+		if (r < 0)
+			return r;
+	}
+	if (a->announced_valid && n == a->n_announced &&
+	    (!n || !memcmp(addrs, a->announced, n * sizeof(*addrs)))) {
+		free(addrs);
+		return 0;
+	}
+	r = bird_write(a, addrs, n);
+	if (r < 0) {
+		free(addrs);
+		return r;
+	}
+	log_info("BIRD: announcing %zu addresses", n);
+	free(a->announced);
+	a->announced = addrs;
+	a->n_announced = n;
+	a->announced_valid = true;
+	birdc_configure(a->birdc);
+	return 0;
+}
+
+/* At start: BIRD needs a file to start with. One left by a previous agent
+ * is kept (its announcements stand until our first view); otherwise one
+ * announcing nothing is written. */
+static int bird_start(struct agent *a)
+{
+	int r;
+
+	if (!a->opt.bird_conf)
+		return 0;
+	r = birdc_new(a->base, a->opt.bird_socket, &a->birdc);
+	if (r < 0)
+		return r;
+	if (access(a->opt.bird_conf, F_OK) == 0)
+		return 0;
+	return bird_write(a, NULL, 0);
+}
+
 static void reconcile(struct agent *a)
 {
 	struct reconcile_self self = {
 		.host = a->opt.host,
 		.underlay_ip = a->opt.underlay_ip,
 		.vxlan_ifindex = (uint32_t)a->vxlan_ifindex,
+		.gateway = a->opt.gateway,
+		.uplink_ifindex = (uint32_t)a->uplink_ifindex,
 	};
 	struct reconcile_local_port *ports = NULL;
 	struct reconcile_result res;
@@ -215,6 +390,14 @@ static void reconcile(struct agent *a)
 	if (!a->view.synced)
 		return;
 
+	if (probe_sync(a->probe, &a->view, a->opt.host) < 0) {
+		log_err("reconcile: %s", strerror(ENOMEM));
+		schedule_reconcile(a, RETRY_MS);
+		return;
+	}
+	self.gw_alive = gateways_alive(a);
+	if (a->opt.gateway && !a->uplink_ifindex && setup_uplink(a) == 0)
+		self.uplink_ifindex = (uint32_t)a->uplink_ifindex;
 	dp_state_init(&desired);
 	r = reconcile_desired(&a->view, &self, tap_ifindex, a, &desired, &ports,
 			      &n_ports);
@@ -247,6 +430,12 @@ static void reconcile(struct agent *a)
 			res.failures ? strerror(-res.first_error) : "");
 	retry = update_ports(a, ports, n_ports);
 	free(ports);
+	if (write_config(a) < 0 || (a->opt.gateway && !a->uplink_ifindex))
+		retry = true;
+	if (!res.failures)
+		view_written(a);
+	if (a->view_written && update_bird(a) < 0)
+		retry = true;
 	if (retry || res.failures)
 		schedule_reconcile(a, RETRY_MS);
 }
@@ -256,10 +445,114 @@ static void on_reconcile(evutil_socket_t fd, short what, void *arg)
 	reconcile(arg);
 }
 
+/* A gateway died or came back (logged by the prober): gw_slots and
+ * gw_table follow at once. */
+static void on_gateways_changed(void *ctx)
+{
+	schedule_reconcile(ctx, 0);
+}
+
+/* A datagram from another gateway to the probe port: its SNAT
+ * translations, copied into our snat_out and snat_in
+ * (docs/gateways.md). */
+static void on_gateway_datagram(void *ctx, const void *buf, size_t len,
+				uint32_t from_ip)
+{
+	struct agent *a = ctx;
+	int n = gateway_snat_decode(buf, len);
+	uint64_t now = conntrack_now_ns();
+	char from[NETADDR_IPV4_STRLEN];
+	int copied = 0, refused = 0;
+
+	netaddr_format_ipv4(from_ip, from);
+	if (n < 0) {
+		log_debug("probe port: unknown datagram of %zu bytes from %s",
+			  len, from);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct weft_snat_event ev;
+		int r;
+
+		gateway_snat_event(buf, (size_t)i, &ev);
+		r = datapath_snat_copy(a->dp, &ev, now);
+		if (r == 0)
+			copied++;
+		else if (r == -EEXIST)
+			refused++;
+		else
+			log_warn("SNAT copy from %s: %s", from, strerror(-r));
+	}
+	log_debug("SNAT copies from %s: %d written, %d refused (port in use)",
+		  from, copied, refused);
+}
+
+static const struct probe_ops probe_ops = {
+	.changed = on_gateways_changed,
+	.received = on_gateway_datagram,
+};
+
+/* Sends the translations read from snat_events and not sent yet to
+ * every other gateway of the view. */
+static void snat_flush(struct agent *a)
+{
+	uint8_t buf[GATEWAY_SNAT_MAX_SIZE];
+	size_t len;
+
+	if (!a->n_snat_batch)
+		return;
+	len = gateway_snat_encode(buf, a->snat_batch, a->n_snat_batch);
+	probe_send_gateways(a->probe, buf, len);
+	a->n_snat_batch = 0;
+}
+
+/* One translation this gateway made (snat_events): batched, at most
+ * GATEWAY_SNAT_MAX_EVENTS a datagram. */
+static int on_snat_event(void *ctx, void *data, size_t size)
+{
+	struct agent *a = ctx;
+
+	if (size < sizeof(struct weft_snat_event))
+		return 0;
+	memcpy(&a->snat_batch[a->n_snat_batch++], data,
+	       sizeof(struct weft_snat_event));
+	if (a->n_snat_batch == GATEWAY_SNAT_MAX_EVENTS)
+		snat_flush(a);
+	return 0;
+}
+
+static void on_snat_events_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	ring_buffer__consume(a->snat_rb);
+	snat_flush(a);
+}
+
+/* Gateways: reads snat_events as the datapath fills it. Returns 0 or a
+ * negative errno. */
+static int snat_copy_start(struct agent *a)
+{
+	if (!a->opt.gateway)
+		return 0;
+	a->snat_rb = ring_buffer__new(datapath_snat_events_fd(a->dp),
+				      on_snat_event, a, NULL);
+	if (!a->snat_rb)
+		return -errno;
+	a->snat_ev =
+		event_new(a->base, ring_buffer__epoll_fd(a->snat_rb),
+			  EV_READ | EV_PERSIST, on_snat_events_readable, a);
+	if (!a->snat_ev)
+		return -ENOMEM;
+	return event_add(a->snat_ev, NULL) < 0 ? -EIO : 0;
+}
+
 /* Creates or adopts the VXLAN device, attaches the tunnel program and
  * writes the config map. */
 static int setup_vxlan(struct agent *a)
 {
+	enum datapath_prog tunnel_prog =
+		a->opt.gateway ? DATAPATH_PROG_GW_TUNNEL : DATAPATH_PROG_TUNNEL;
 	bool created = false;
 	int ifindex, r;
 
@@ -273,23 +566,48 @@ static int setup_vxlan(struct agent *a)
 				"");
 		return ifindex;
 	}
-	r = datapath_attach(a->dp, ifindex, DATAPATH_PROG_TUNNEL);
+	r = datapath_attach(a->dp, ifindex, tunnel_prog);
 	if (r < 0) {
-		log_err("cannot attach the tunnel program to %s: %s",
-			a->opt.vxlan_name, strerror(-r));
+		log_err("cannot attach %s to %s: %s",
+			datapath_prog_name(tunnel_prog), a->opt.vxlan_name,
+			strerror(-r));
 		return r;
 	}
-	log_info("VXLAN device %s (ifindex %d): %s, tunnel program %s",
-		 a->opt.vxlan_name, ifindex, created ? "created" : "adopted",
+	log_info("VXLAN device %s (ifindex %d): %s, %s %s", a->opt.vxlan_name,
+		 ifindex, created ? "created" : "adopted",
+		 datapath_prog_name(tunnel_prog),
 		 r ? "attached" : "already attached");
-	r = datapath_set_config(a->dp, (uint32_t)ifindex, a->opt.underlay_ip,
-				a->opt.log_drops);
+	a->vxlan_ifindex = ifindex;
+	return write_config(a);
+}
+
+/* Gateways: attaches weft_gw_uplink_ingress to the uplink (again when its
+ * ifindex changed) and writes the config map. */
+static int setup_uplink(struct agent *a)
+{
+	uint32_t ifindex = links_table_ifindex(&a->taps, a->opt.uplink_dev);
+	int r;
+
+	if (!a->opt.gateway || (a->uplink_ifindex && ifindex &&
+				ifindex == (uint32_t)a->uplink_ifindex))
+		return 0;
+	if (!ifindex) {
+		log_err("uplink device %s: no such device", a->opt.uplink_dev);
+		a->uplink_ifindex = 0;
+		return -ENODEV;
+	}
+	r = datapath_attach(a->dp, (int)ifindex, DATAPATH_PROG_GW_UPLINK);
 	if (r < 0) {
-		log_err("cannot write the config map: %s", strerror(-r));
+		log_err("cannot attach %s to %s: %s",
+			datapath_prog_name(DATAPATH_PROG_GW_UPLINK),
+			a->opt.uplink_dev, strerror(-r));
 		return r;
 	}
-	a->vxlan_ifindex = ifindex;
-	return 0;
+	log_info("uplink %s (ifindex %u): %s %s", a->opt.uplink_dev, ifindex,
+		 datapath_prog_name(DATAPATH_PROG_GW_UPLINK),
+		 r ? "attached" : "already attached");
+	a->uplink_ifindex = (int)ifindex;
+	return write_config(a);
 }
 
 static void on_links_changed(void *ctx)
@@ -315,6 +633,7 @@ static void on_links_changed(void *ctx)
 		if (setup_vxlan(a) < 0)
 			a->vxlan_ifindex = 0;
 	}
+	setup_uplink(a); /* failures: retried by the next reconcile */
 	schedule_reconcile(a, 0);
 }
 
@@ -333,7 +652,12 @@ static void sb_connected(void *ctx)
 {
 	struct agent *a = ctx;
 	uint64_t rev = a->view.synced ? (uint64_t)a->view.revision : 0;
-	json_t *hello = sbproto_hello_new(a->opt.host, a->opt.underlay_ip_str,
+	json_t *hello =
+		a->opt.gateway ?
+			sbproto_gateway_hello_new(a->opt.host,
+						  a->opt.underlay_ip_str, rev,
+						  a->opt.uplink_ip_str) :
+			sbproto_hello_new(a->opt.host, a->opt.underlay_ip_str,
 					  rev, false);
 
 	/* A new weftd connection knows nothing of what we told the last
@@ -353,12 +677,15 @@ static void sb_disconnected(void *ctx)
 		(long long)a->view.revision);
 }
 
-static json_t *stats_json(const struct weft_stats *s, json_t *dhcp)
+/* The JSON of counters 's' (docs/agent.md, "Stats"), with the port's
+ * DHCP counters 'dhcp' (stolen) when 'with_dhcp'. */
+static json_t *stats_json(const struct weft_stats *s, bool with_dhcp,
+			  json_t *dhcp)
 {
 	json_t *drops = json_object();
 	json_t *o;
 
-	if (!drops || !dhcp) {
+	if (!drops || (with_dhcp && !dhcp)) {
 		json_decref(drops);
 		json_decref(dhcp);
 		return NULL;
@@ -366,13 +693,16 @@ static json_t *stats_json(const struct weft_stats *s, json_t *dhcp)
 	for (int d = 0; d < WEFT_DROP_MAX; d++)
 		json_object_set_new(drops, drop_reason_name(d),
 				    json_integer((json_int_t)s->drops[d]));
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "rx_packets",
-		      (json_int_t)s->rx_packets, "rx_bytes",
-		      (json_int_t)s->rx_bytes, "tx_packets",
-		      (json_int_t)s->tx_packets, "tx_bytes",
-		      (json_int_t)s->tx_bytes, "to_agent",
-		      (json_int_t)s->to_agent, "icmp_sent",
-		      (json_int_t)s->icmp_sent, "drops", drops, "dhcp", dhcp);
+	o = json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "rx_packets",
+		(json_int_t)s->rx_packets, "rx_bytes", (json_int_t)s->rx_bytes,
+		"tx_packets", (json_int_t)s->tx_packets, "tx_bytes",
+		(json_int_t)s->tx_bytes, "to_agent", (json_int_t)s->to_agent,
+		"icmp_sent", (json_int_t)s->icmp_sent, "drops", drops);
+	if (o && with_dhcp && json_object_set_new(o, "dhcp", dhcp) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -400,6 +730,50 @@ static const char *local_port_ifindex(struct agent *a, const char *port_id,
 	return NULL;
 }
 
+/* Adds the counters of device 'ifindex' to 'stats' as 'name'. Returns
+ * NULL, or why not (written into 'buf', 'size' bytes). */
+static const char *device_stats(struct agent *a, json_t *stats,
+				const char *name, uint32_t ifindex, char *buf,
+				size_t size)
+{
+	struct weft_stats st;
+	int r = ifindex ? datapath_read_stats(a->dp, ifindex, &st) : -ENODEV;
+
+	if (r < 0) {
+		snprintf(buf, size, "cannot read the counters of the %s: %s",
+			 name, strerror(-r));
+		return buf;
+	}
+	if (json_object_set_new(stats, name, stats_json(&st, false, NULL)) < 0)
+		return "out of memory";
+	return NULL;
+}
+
+/* stats_request with "devices": the VXLAN device's counters as "tunnel"
+ * and, on a gateway, the uplink's as "uplink". */
+static void handle_device_stats_request(struct agent *a,
+					const struct sbproto_msg *m)
+{
+	json_t *stats = json_object(), *reply;
+	const char *error = stats ? NULL : "out of memory";
+	char buf[128];
+
+	if (!error)
+		error = device_stats(a, stats, "tunnel",
+				     (uint32_t)a->vxlan_ifindex, buf,
+				     sizeof(buf));
+	if (!error && a->opt.gateway)
+		error = device_stats(a, stats, "uplink",
+				     (uint32_t)a->uplink_ifindex, buf,
+				     sizeof(buf));
+	reply = error ? sbproto_stats_error_new(m->request_id, error) :
+			sbproto_stats_reply_new(m->request_id, NULL, stats);
+	if (reply)
+		sbclient_send(a->sb, reply);
+	json_decref(reply);
+	json_decref(stats);
+}
+
 static void handle_stats_request(struct agent *a, const struct sbproto_msg *m)
 {
 	const char *error;
@@ -418,8 +792,8 @@ static void handle_stats_request(struct agent *a, const struct sbproto_msg *m)
 	if (error) {
 		reply = sbproto_stats_error_new(m->request_id, error);
 	} else {
-		json_t *stats =
-			stats_json(&st, dhcp_port_stats(a->dhcp, m->port_id));
+		json_t *stats = stats_json(
+			&st, true, dhcp_port_stats(a->dhcp, m->port_id));
 
 		reply = stats ? sbproto_stats_reply_new(m->request_id,
 							m->port_id, stats) :
@@ -586,7 +960,10 @@ static int sb_message(void *ctx, const struct sbproto_msg *m)
 			a->view.revision = (int64_t)m->revision;
 		return 0;
 	case SBPROTO_STATS_REQUEST:
-		handle_stats_request(a, m);
+		if (m->devices)
+			handle_device_stats_request(a, m);
+		else
+			handle_stats_request(a, m);
 		return 0;
 	case SBPROTO_CONNTRACK_REQUEST:
 		handle_conntrack_request(a, m);
@@ -659,14 +1036,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 /* --cleanup */
 
 struct cleanup_ctx {
-	uint32_t ids[2];
+	uint32_t ids[DATAPATH_PROG_COUNT];
 	int detached;
 };
 
 static void cleanup_link(void *ctx, const char *name, int ifindex)
 {
 	struct cleanup_ctx *c = ctx;
-	int r = datapath_detach_ours(ifindex, c->ids, 2);
+	int r = datapath_detach_ours(ifindex, c->ids, DATAPATH_PROG_COUNT);
 
 	if (r > 0) {
 		log_info("detached from %s", name);
@@ -714,6 +1091,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: weft-agent --host NAME --underlay-ip IP --controller ADDRESS [OPTIONS]\n"
+		"       weft-agent ... --gateway --uplink-dev IF --uplink-ip A [BGP OPTIONS]\n"
 		"       weft-agent --host NAME --cleanup [--bpffs-root DIR] [--vxlan-name NAME]\n"
 		"\n"
 		"The per-hypervisor agent of weft: keeps this host's eBPF datapath equal to\n"
@@ -733,7 +1111,84 @@ static void usage(FILE *f)
 		"                       on each CPU (default 10; 0: none)\n"
 		"  --cleanup            remove this host's TC filters, VXLAN device and\n"
 		"                       pins, and exit\n"
-		"  --help               show this and exit\n");
+		"  --help               show this and exit\n"
+		"  --probe-port N       gateway probes' UDP port (default 4791)\n"
+		"  --probe-interval-ms N  probe every gateway every N ms (default 20)\n"
+		"  --probe-misses N     unanswered probes in a row that make a gateway\n"
+		"                       dead (default 3)\n"
+		"\n"
+		"Gateway role (docs/gateways.md):\n"
+		"  --gateway            run as a gateway node\n"
+		"  --uplink-dev IF      its interface on the external network\n"
+		"  --uplink-ip A        its own address there (BGP, BFD)\n"
+		"  --bird-conf FILE     write BIRD 2's configuration to FILE and\n"
+		"  --bird-socket SOCK   run birdc -s SOCK configure when it changes\n"
+		"  --bgp-as N           this gateway's AS\n"
+		"  --bgp-peer IP        the upstream router\n"
+		"  --bgp-peer-as N      its AS\n");
+}
+
+/* Parses the value of option --'name' (optarg), a decimal number in
+ * 'min'..'max'. */
+static int parse_number(const char *name, uint32_t min, uint32_t max,
+			uint32_t *ret)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(optarg, &end, 10);
+	if (!*optarg || *end || *optarg == '-' || errno || n < min || n > max) {
+		fprintf(stderr,
+			"weft-agent: --%s takes a number from %u to %u, not '%s'\n",
+			name, min, max, optarg);
+		return -EINVAL;
+	}
+	*ret = (uint32_t)n;
+	return 0;
+}
+
+/* Checks the options of the gateway role and of BGP: the role needs its
+ * uplink; the BGP options go together, and only with the role. */
+static int check_gateway_options(struct options *o)
+{
+	const char *bgp[] = { o->bird_conf, o->bird_socket, o->bgp_peer_str };
+	int n_bgp = !!o->bgp_as + !!o->bgp_peer_as;
+
+	for (size_t i = 0; i < 3; i++)
+		n_bgp += bgp[i] != NULL;
+	if (!o->gateway && (o->uplink_dev || o->uplink_ip_str || n_bgp)) {
+		fprintf(stderr,
+			"weft-agent: --uplink-dev, --uplink-ip and the BGP options are for the gateway role (--gateway)\n");
+		return -EINVAL;
+	}
+	if (!o->gateway)
+		return 0;
+	if (!o->uplink_dev || !*o->uplink_dev ||
+	    strlen(o->uplink_dev) >= HOSTVIEW_IFNAMSIZ) {
+		fprintf(stderr,
+			"weft-agent: --gateway needs --uplink-dev IF (an interface name)\n");
+		return -EINVAL;
+	}
+	if (!o->uplink_ip_str ||
+	    netaddr_parse_ipv4(o->uplink_ip_str, &o->uplink_ip) < 0) {
+		fprintf(stderr,
+			"weft-agent: --gateway needs --uplink-ip A (an IPv4 address)\n");
+		return -EINVAL;
+	}
+	if (n_bgp && n_bgp != 5) {
+		fprintf(stderr,
+			"weft-agent: --bird-conf, --bird-socket, --bgp-as, --bgp-peer and --bgp-peer-as go together\n");
+		return -EINVAL;
+	}
+	if (o->bgp_peer_str &&
+	    netaddr_parse_ipv4(o->bgp_peer_str, &o->bgp_peer) < 0) {
+		fprintf(stderr,
+			"weft-agent: --bgp-peer takes an IPv4 address, not '%s'\n",
+			o->bgp_peer_str);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -750,8 +1205,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-drops", required_argument, NULL, 'D' },
 		{ "cleanup", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "gateway", no_argument, NULL, 'G' },
+		{ "uplink-dev", required_argument, NULL, 'U' },
+		{ "uplink-ip", required_argument, NULL, 'I' },
+		{ "probe-port", required_argument, NULL, 'P' },
+		{ "probe-interval-ms", required_argument, NULL, 'T' },
+		{ "probe-misses", required_argument, NULL, 'M' },
+		{ "bird-conf", required_argument, NULL, 'B' },
+		{ "bird-socket", required_argument, NULL, 'S' },
+		{ "bgp-as", required_argument, NULL, 'A' },
+		{ "bgp-peer", required_argument, NULL, 'E' },
+		{ "bgp-peer-as", required_argument, NULL, 'F' },
 		{ 0 },
 	};
+	uint32_t port;
 	enum log_level level = LOG_LEVEL_INFO;
 	int c;
 
@@ -759,6 +1226,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->vxlan_name = "weft0";
 	o->vxlan_port = 4789;
 	o->log_drops = 10;
+	o->probe_port = 4791;
+	o->probe_interval_ms = 20;
+	o->probe_misses = 3;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
@@ -779,18 +1249,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'n':
 			o->vxlan_name = optarg;
 			break;
-		case 'p': {
-			char *end;
-			long p = strtol(optarg, &end, 10);
-
-			if (*end || p <= 0 || p > 65535) {
-				fprintf(stderr,
-					"weft-agent: bad --vxlan-port\n");
+		case 'p':
+			if (parse_number("vxlan-port", 1, 65535, &port) < 0)
 				return -EINVAL;
-			}
-			o->vxlan_port = (uint16_t)p;
+			o->vxlan_port = (uint16_t)port;
 			break;
-		}
 		case 'l':
 			if (log_level_from_string(optarg, &level) < 0) {
 				fprintf(stderr,
@@ -798,18 +1261,54 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			break;
-		case 'D': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-
-			if (!*optarg || *end || n < 0 || n > 100000) {
-				fprintf(stderr,
-					"weft-agent: --log-drops takes a number of drops a second, 0 to 100000\n");
+		case 'D':
+			if (parse_number("log-drops", 0, 100000,
+					 &o->log_drops) < 0)
 				return -EINVAL;
-			}
-			o->log_drops = (uint32_t)n;
 			break;
-		}
+		case 'G':
+			o->gateway = true;
+			break;
+		case 'U':
+			o->uplink_dev = optarg;
+			break;
+		case 'I':
+			o->uplink_ip_str = optarg;
+			break;
+		case 'P':
+			if (parse_number("probe-port", 1, 65535,
+					 &o->probe_port) < 0)
+				return -EINVAL;
+			break;
+		case 'T':
+			if (parse_number("probe-interval-ms", 1, 60000,
+					 &o->probe_interval_ms) < 0)
+				return -EINVAL;
+			break;
+		case 'M':
+			if (parse_number("probe-misses", 1, 1000,
+					 &o->probe_misses) < 0)
+				return -EINVAL;
+			break;
+		case 'B':
+			o->bird_conf = optarg;
+			break;
+		case 'S':
+			o->bird_socket = optarg;
+			break;
+		case 'A':
+			if (parse_number("bgp-as", 1, UINT32_MAX, &o->bgp_as) <
+			    0)
+				return -EINVAL;
+			break;
+		case 'E':
+			o->bgp_peer_str = optarg;
+			break;
+		case 'F':
+			if (parse_number("bgp-peer-as", 1, UINT32_MAX,
+					 &o->bgp_peer_as) < 0)
+				return -EINVAL;
+			break;
 		case 'C':
 			o->cleanup = true;
 			break;
@@ -849,7 +1348,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			"weft-agent: --controller unix:PATH|tcp:HOST:PORT is required\n");
 		return -EINVAL;
 	}
-	return 0;
+	return check_gateway_options(o);
 }
 
 /* libbpf's messages (verifier logs included) go to our log. */
@@ -893,7 +1392,14 @@ static int run(struct agent *a)
 			(uint32_t)mtu > 50 + 68 ? (uint32_t)mtu - 50 : 68;
 	}
 
-	r = datapath_open(a->opt.bpffs_root, a->opt.host, &a->dp, &adopted);
+	r = datapath_open(a->opt.bpffs_root, a->opt.host, a->opt.gateway,
+			  &a->dp, &adopted);
+	if (r == -ENOENT && a->opt.gateway) {
+		log_err("cannot run as a gateway: the datapath object has no program %s or %s",
+			datapath_prog_name(DATAPATH_PROG_GW_TUNNEL),
+			datapath_prog_name(DATAPATH_PROG_GW_UPLINK));
+		return r;
+	}
 	if (r < 0) {
 		log_err("cannot open the datapath under %s/%s: %s",
 			a->opt.bpffs_root, a->opt.host, strerror(-r));
@@ -921,6 +1427,38 @@ static int run(struct agent *a)
 	r = links_table(a->links, &a->taps);
 	if (r < 0)
 		return r;
+	r = setup_uplink(a);
+	if (r < 0)
+		return r;
+	{
+		struct probe_options po = {
+			.local_ip = a->opt.underlay_ip,
+			.port = (uint16_t)a->opt.probe_port,
+			.interval_ms = a->opt.probe_interval_ms,
+			.misses = a->opt.probe_misses,
+			.responder = a->opt.gateway,
+		};
+
+		r = probe_new(a->base, &po, &probe_ops, a, &a->probe);
+		if (r < 0) {
+			log_err("gateway probes: cannot open UDP sockets on %s%s: %s",
+				a->opt.underlay_ip_str,
+				a->opt.gateway ? " (probe port)" : "",
+				strerror(-r));
+			return r;
+		}
+	}
+	r = snat_copy_start(a);
+	if (r < 0) {
+		log_err("snat_events: %s", strerror(-r));
+		return r;
+	}
+	r = bird_start(a);
+	if (r < 0) {
+		log_err("BIRD configuration %s: %s", a->opt.bird_conf,
+			strerror(-r));
+		return r;
+	}
 
 	a->reconcile_ev = evtimer_new(a->base, on_reconcile, a);
 	a->ct_gc_ev = event_new(a->base, -1, EV_PERSIST, on_ct_gc, a);
@@ -959,8 +1497,10 @@ static int run(struct agent *a)
 	r = sbclient_new(a->base, a->opt.controller, &sb_ops, a, &a->sb);
 	if (r < 0)
 		goto out;
-	log_info("host %s, underlay %s, controller %s", a->opt.host,
-		 a->opt.underlay_ip_str, a->opt.controller);
+	log_info("host %s, underlay %s, controller %s%s%s", a->opt.host,
+		 a->opt.underlay_ip_str, a->opt.controller,
+		 a->opt.gateway ? ", gateway with uplink " : "",
+		 a->opt.gateway ? a->opt.uplink_ip_str : "");
 
 	event_base_dispatch(a->base);
 	r = 0;
@@ -998,6 +1538,12 @@ int main(int argc, char **argv)
 	r = run(&a);
 
 	sbclient_free(a.sb);
+	if (a.snat_ev)
+		event_free(a.snat_ev);
+	ring_buffer__free(a.snat_rb);
+	probe_free(a.probe);
+	birdc_free(a.birdc);
+	free(a.announced);
 	dhcp_free(a.dhcp);
 	if (a.reconcile_ev)
 		event_free(a.reconcile_ev);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hostview.h"
@@ -430,6 +431,135 @@ static void test_secgroup(void **state)
 	hostview_destroy(&v);
 }
 
+/* Parses the single object 'text' into a view of one object and returns
+ * it (NULL and the error in 'ret' when refused). */
+static const struct hostview_object *one(struct hostview *v, const char *text,
+					 int *ret)
+{
+	char arr[1024];
+	json_t *objs;
+
+	snprintf(arr, sizeof(arr), "[%s]", text);
+	objs = parse(arr);
+	hostview_init(v);
+	*ret = hostview_apply_snapshot(v, 1, objs);
+	json_decref(objs);
+	if (*ret < 0)
+		return NULL;
+	{
+		struct hostview_iter it = { 0 };
+
+		return hostview_next(v, &it);
+	}
+}
+
+/* The north-south objects (docs/gateways.md): gateway, floatingip and a
+ * router's external_gateway. */
+static void test_north_south(void **state)
+{
+	static const uint8_t mac[6] = { 0xfa, 0x16, 0x3e, 0, 0x0e, 7 };
+	static const char *const bad[] = {
+		/* slot out of range */
+		"{\"key\": \"gateway:gw9\", \"kind\": \"gateway\","
+		" \"name\": \"gw9\", \"underlay_ip\": \"192.0.2.109\", \"slot\": 16}",
+		/* no underlay_ip */
+		"{\"key\": \"gateway:gw9\", \"kind\": \"gateway\","
+		" \"name\": \"gw9\", \"slot\": 1}",
+		/* half an association */
+		"{\"key\": \"floatingip:f\", \"kind\": \"floatingip\", \"id\": \"f\","
+		" \"floating_ip_address\": \"203.0.113.5\", \"router_key\": 7}",
+		/* bad MAC in external_gateway */
+		"{\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		" \"router_key\": 7, \"external_gateway\": {\"ip\": \"203.0.113.1\","
+		" \"mac\": \"nope\"}}",
+		/* external_gateway neither null nor an object */
+		"{\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		" \"router_key\": 7, \"external_gateway\": true}",
+	};
+	const struct hostview_object *o;
+	const struct hostview_gateway *g;
+	struct hostview v;
+	int r;
+
+	o = one(&v,
+		"{\"key\": \"gateway:gw2\", \"kind\": \"gateway\", \"name\": \"gw2\","
+		" \"underlay_ip\": \"192.0.2.102\", \"slot\": 3, \"alive\": false}",
+		&r);
+	assert_int_equal(r, 0);
+	assert_int_equal(o->kind, HOSTVIEW_GATEWAY);
+	g = hostview_find_gateway(&v, "gw2");
+	assert_ptr_equal(g, &o->gateway);
+	assert_string_equal(g->name, "gw2");
+	assert_int_equal(g->underlay_ip, 0xc0000266);
+	assert_int_equal(g->slot, 3);
+	assert_false(g->alive);
+	assert_null(hostview_find_gateway(&v, "gw1"));
+	hostview_destroy(&v);
+
+	o = one(&v,
+		"{\"key\": \"floatingip:f\", \"kind\": \"floatingip\", \"id\": \"f\","
+		" \"floating_ip_address\": \"203.0.113.120\", \"router_key\": 7,"
+		" \"vni\": 5, \"fixed_ip_address\": \"10.0.0.5\"}",
+		&r);
+	assert_int_equal(r, 0);
+	assert_int_equal(o->kind, HOSTVIEW_FLOATINGIP);
+	assert_string_equal(o->floatingip.id, "f");
+	assert_int_equal(o->floatingip.ip, 0xcb007178);
+	assert_true(o->floatingip.associated);
+	assert_int_equal(o->floatingip.router_key, 7);
+	assert_int_equal(o->floatingip.vni, 5);
+	assert_int_equal(o->floatingip.fixed_ip, 0x0a000005);
+	hostview_destroy(&v);
+
+	o = one(&v,
+		"{\"key\": \"floatingip:f\", \"kind\": \"floatingip\", \"id\": \"f\","
+		" \"floating_ip_address\": \"203.0.113.121\", \"router_key\": null,"
+		" \"vni\": null, \"fixed_ip_address\": null}",
+		&r);
+	assert_int_equal(r, 0);
+	assert_false(o->floatingip.associated);
+	assert_int_equal(o->floatingip.vni, 0);
+	hostview_destroy(&v);
+
+	o = one(&v,
+		"{\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		" \"router_key\": 7, \"external_gateway\": {\"network_id\": \"x\","
+		" \"ip\": \"203.0.113.101\", \"mac\": \"fa:16:3e:00:0e:07\","
+		" \"enable_snat\": false}}",
+		&r);
+	assert_int_equal(r, 0);
+	assert_true(o->router.has_ext_gateway);
+	assert_string_equal(o->router.ext_gateway.network_id, "x");
+	assert_int_equal(o->router.ext_gateway.ip, 0xcb007165);
+	assert_memory_equal(o->router.ext_gateway.mac, mac, 6);
+	assert_false(o->router.ext_gateway.enable_snat);
+	hostview_destroy(&v);
+
+	/* enable_snat defaults to true; null and absent are no gateway. */
+	o = one(&v,
+		"{\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		" \"router_key\": 7, \"external_gateway\": {"
+		" \"ip\": \"203.0.113.101\", \"mac\": \"fa:16:3e:00:0e:07\"}}",
+		&r);
+	assert_int_equal(r, 0);
+	assert_true(o->router.ext_gateway.enable_snat);
+	hostview_destroy(&v);
+	o = one(&v,
+		"{\"key\": \"router:r\", \"kind\": \"router\", \"id\": \"r\","
+		" \"router_key\": 7, \"external_gateway\": null}",
+		&r);
+	assert_int_equal(r, 0);
+	assert_false(o->router.has_ext_gateway);
+	hostview_destroy(&v);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_null(one(&v, bad[i], &r));
+		assert_int_equal(r, -EINVAL);
+		assert_int_equal(v.count, 0);
+		hostview_destroy(&v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_many_objects),
 		cmocka_unit_test(test_tap_name),
 		cmocka_unit_test(test_secgroup),
+		cmocka_unit_test(test_north_south),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -233,7 +233,10 @@ static void test_diff(void **state)
 	/* From empty maps: everything is an update, in map order. */
 	assert_int_equal(
 		reconcile_diff(&f.desired, &present, record, &rec, &res), 0);
-	assert_int_equal(res.updates, 1 + 2 + 1 + 3 + 5 + 3 + 2);
+	/* gw_slots and gw_table are arrays: always written whole. */
+	assert_int_equal(res.updates, 1 + 2 + 1 + 3 + 5 + 3 + 2 +
+					      WEFT_MAX_GATEWAYS +
+					      WEFT_GW_BUCKETS);
 	assert_int_equal(res.deletes, 0);
 	assert_int_equal(res.failures, 0);
 	for (int i = 0; i < rec.n; i++) {
@@ -650,6 +653,293 @@ static void test_policy(void **state)
 	dp_state_destroy(&present);
 }
 
+/*
+ * North-south (docs/gateways.md): gateways gw1 (slot 0, 192.0.2.101), gw2
+ * (slot 3, .102) and gw3 (slot 5, .103); router 7 with an external
+ * gateway (203.0.113.101, SNAT) and an interface on n (vni 5); router 8
+ * with one without SNAT (203.0.113.108) and a static default route (it
+ * wins); floating IP .120 associated with 10.0.0.1 on n through router 7,
+ * .121 not associated.
+ */
+#define GW_VIEW                                                                      \
+	"[{\"key\": \"gateway:gw1\", \"kind\": \"gateway\", \"name\": \"gw1\","      \
+	"  \"underlay_ip\": \"192.0.2.101\", \"slot\": 0, \"alive\": true},"         \
+	" {\"key\": \"gateway:gw2\", \"kind\": \"gateway\", \"name\": \"gw2\","      \
+	"  \"underlay_ip\": \"192.0.2.102\", \"slot\": 3, \"alive\": true},"         \
+	" {\"key\": \"gateway:gw3\", \"kind\": \"gateway\", \"name\": \"gw3\","      \
+	"  \"underlay_ip\": \"192.0.2.103\", \"slot\": 5, \"alive\": false},"        \
+	" {\"key\": \"network:n\", \"kind\": \"network\", \"id\": \"n\","            \
+	"  \"vni\": 5, \"mtu\": 1450},"                                              \
+	" {\"key\": \"router:r7\", \"kind\": \"router\", \"id\": \"r7\","            \
+	"  \"router_key\": 7, \"interfaces\": ["                                     \
+	"   {\"port_id\": \"i1\", \"subnet_id\": \"s5\", \"network_id\": \"n\","     \
+	"    \"vni\": 5, \"ip\": \"10.0.0.254\", \"prefixlen\": 24,"                 \
+	"    \"mac\": \"fa:16:3e:00:01:01\"}],"                                      \
+	"  \"external_gateway\": {\"network_id\": \"x\", \"ip\": \"203.0.113.101\"," \
+	"   \"mac\": \"fa:16:3e:00:0e:07\", \"enable_snat\": true}},"                \
+	" {\"key\": \"router:r8\", \"kind\": \"router\", \"id\": \"r8\","            \
+	"  \"router_key\": 8, \"routes\": [{\"destination\": \"0.0.0.0/0\","         \
+	"   \"nexthop\": \"10.0.1.5\"}],"                                            \
+	"  \"external_gateway\": {\"network_id\": \"x\", \"ip\": \"203.0.113.108\"," \
+	"   \"mac\": \"fa:16:3e:00:0e:08\", \"enable_snat\": false}},"               \
+	" {\"key\": \"floatingip:f1\", \"kind\": \"floatingip\", \"id\": \"f1\","    \
+	"  \"floating_ip_address\": \"203.0.113.120\", \"router_key\": 7,"           \
+	"  \"vni\": 5, \"fixed_ip_address\": \"10.0.0.1\"},"                         \
+	" {\"key\": \"floatingip:f2\", \"kind\": \"floatingip\", \"id\": \"f2\","    \
+	"  \"floating_ip_address\": \"203.0.113.121\", \"router_key\": null,"        \
+	"  \"vni\": null, \"fixed_ip_address\": null}]"
+
+#define GW1_IP 0xc0000265u
+#define GW2_IP 0xc0000266u
+#define GW3_IP 0xc0000267u
+
+/* Computes the desired state of GW_VIEW (or 'objs') for 'self'. */
+static void load_self(struct fixture *f, const char *objs,
+		      const struct reconcile_self *s)
+{
+	json_t *j = json_loads(objs, 0, NULL);
+
+	assert_non_null(j);
+	hostview_init(&f->view);
+	assert_int_equal(hostview_apply_snapshot(&f->view, 1, j), 0);
+	json_decref(j);
+	dp_state_init(&f->desired);
+	assert_int_equal(reconcile_desired(&f->view, s, taps, NULL, &f->desired,
+					   &f->ports, &f->n_ports),
+			 0);
+}
+
+static const void *map_get(struct dp_state *s, enum dp_map m, const void *key)
+{
+	return kvtab_get(&s->maps[m], key);
+}
+
+static void test_gateway_hypervisor(void **state)
+{
+	/* A hypervisor whose probes say gw1 and gw2 answer, gw3 not. */
+	const struct reconcile_self s = { "h1",	 H1_IP, 3,
+					  false, 0,	(1u << 0) | (1u << 3) };
+	struct weft_route_key rk = { 64, 7, 0, 0 };
+	const struct weft_gw_slot *slot;
+	const struct weft_route *rt;
+	size_t per_gw[2] = { 0 };
+	struct fixture f;
+	__be32 ip;
+
+	load_self(&f, GW_VIEW, &s);
+
+	/* Every gateway is a host whose tunnelled packets are accepted. */
+	for (uint32_t g = GW1_IP; g <= GW3_IP; g++) {
+		ip = htonl(g);
+		assert_non_null(map_get(&f.desired, DP_MAP_HOSTS, &ip));
+	}
+	assert_int_equal(f.desired.maps[DP_MAP_HOSTS].count, 4);
+
+	/* gw_slots: every slot, the alive ones flagged. */
+	assert_int_equal(f.desired.maps[DP_MAP_GW_SLOTS].count,
+			 WEFT_MAX_GATEWAYS);
+	for (uint32_t i = 0; i < WEFT_MAX_GATEWAYS; i++) {
+		slot = map_get(&f.desired, DP_MAP_GW_SLOTS, &i);
+		assert_non_null(slot);
+		switch (i) {
+		case 0:
+			assert_int_equal(slot->ip, htonl(GW1_IP));
+			assert_int_equal(slot->flags, WEFT_GW_F_ALIVE);
+			break;
+		case 3:
+			assert_int_equal(slot->ip, htonl(GW2_IP));
+			assert_int_equal(slot->flags, WEFT_GW_F_ALIVE);
+			break;
+		case 5:
+			assert_int_equal(slot->ip, htonl(GW3_IP));
+			assert_int_equal(slot->flags, 0);
+			break;
+		default:
+			assert_int_equal(slot->ip, 0);
+			assert_int_equal(slot->flags, 0);
+		}
+	}
+	/* gw_table: every bucket to an alive gateway with its slot. */
+	assert_int_equal(f.desired.maps[DP_MAP_GW_TABLE].count,
+			 WEFT_GW_BUCKETS);
+	for (uint32_t b = 0; b < WEFT_GW_BUCKETS; b++) {
+		const struct weft_gw_bucket *e =
+			map_get(&f.desired, DP_MAP_GW_TABLE, &b);
+
+		assert_non_null(e);
+		if (e->ip == htonl(GW1_IP)) {
+			assert_int_equal(e->slot, 0);
+			per_gw[0]++;
+		} else {
+			assert_int_equal(e->ip, htonl(GW2_IP));
+			assert_int_equal(e->slot, 3);
+			per_gw[1]++;
+		}
+	}
+	assert_true(per_gw[0] > 64 && per_gw[1] > 64);
+
+	/* The default route of router 7 goes out through its gateway; router
+	 * 8's static default route wins. */
+	rt = map_get(&f.desired, DP_MAP_ROUTES, &rk);
+	assert_non_null(rt);
+	assert_int_equal(rt->kind, WEFT_ROUTE_EXTERNAL);
+	assert_int_equal(rt->ifaddr, htonl(0xcb007165));
+	assert_memory_equal(rt->mac,
+			    ((uint8_t[]){ 0xfa, 0x16, 0x3e, 0, 0x0e, 7 }), 6);
+	rk.router = 8;
+	rt = map_get(&f.desired, DP_MAP_ROUTES, &rk);
+	assert_non_null(rt);
+	assert_int_equal(rt->kind, WEFT_ROUTE_NEXTHOP);
+
+	/* The gateway maps stay empty on a hypervisor. */
+	assert_int_equal(f.desired.maps[DP_MAP_EXT_ROUTERS].count, 0);
+	assert_int_equal(f.desired.maps[DP_MAP_FIPS].count, 0);
+	assert_int_equal(f.desired.maps[DP_MAP_EXT_ADDRS].count, 0);
+	unload(&f);
+
+	/* No alive gateway: every bucket empty. */
+	{
+		const struct reconcile_self none = { "h1", H1_IP, 3 };
+
+		load_self(&f, GW_VIEW, &none);
+		for (uint32_t b = 0; b < WEFT_GW_BUCKETS; b++) {
+			const struct weft_gw_bucket *e =
+				map_get(&f.desired, DP_MAP_GW_TABLE, &b);
+
+			assert_int_equal(e->ip, 0);
+		}
+		unload(&f);
+	}
+}
+
+/* Records the sequence number of the first and last operation of each
+ * (kind, map). */
+struct sequencer {
+	int seq;
+	int first[2][DP_MAP_COUNT];
+	int last[2][DP_MAP_COUNT];
+};
+
+static int sequence(void *ctx, const struct reconcile_op *op)
+{
+	struct sequencer *q = ctx;
+	int k = op->kind == RECONCILE_DELETE;
+
+	if (!q->first[k][op->map])
+		q->first[k][op->map] = ++q->seq;
+	else
+		++q->seq;
+	q->last[k][op->map] = q->seq;
+	return 0;
+}
+
+/* Every operation of 'a' (kind 'k') comes before every one of 'b'. */
+static void assert_before(const struct sequencer *q, int k, enum dp_map a,
+			  enum dp_map b)
+{
+	assert_true(q->first[k][a] && q->first[k][b]);
+	assert_true(q->last[k][a] < q->first[k][b]);
+}
+
+static void test_gateway_node(void **state)
+{
+	/* Gateway gw1 with its uplink at ifindex 4; its probes say gw3 is
+	 * dead. */
+	const struct reconcile_self s = {
+		"gw1", GW1_IP, 3, true, 4, (1u << 0) | (1u << 3)
+	};
+	const struct weft_ext_router *er;
+	const struct weft_ext_addr *ea;
+	const struct weft_fip *fip;
+	struct weft_fip_key fk = { 5, htonl(0x0a000001) };
+	struct sequencer q = { 0 };
+	struct reconcile_result res;
+	struct dp_state present;
+	struct fixture f;
+	__u32 key;
+	__be32 ip;
+
+	load_self(&f, GW_VIEW, &s);
+
+	/* ext_routers: both routers, SNAT as configured. */
+	assert_int_equal(f.desired.maps[DP_MAP_EXT_ROUTERS].count, 2);
+	key = 7;
+	er = map_get(&f.desired, DP_MAP_EXT_ROUTERS, &key);
+	assert_non_null(er);
+	assert_int_equal(er->ext_ip, htonl(0xcb007165));
+	assert_memory_equal(er->ext_mac,
+			    ((uint8_t[]){ 0xfa, 0x16, 0x3e, 0, 0x0e, 7 }), 6);
+	assert_int_equal(er->flags, WEFT_EXT_F_SNAT);
+	key = 8;
+	er = map_get(&f.desired, DP_MAP_EXT_ROUTERS, &key);
+	assert_non_null(er);
+	assert_int_equal(er->flags, 0);
+
+	/* fips: the associated floating IP only. */
+	assert_int_equal(f.desired.maps[DP_MAP_FIPS].count, 1);
+	fip = map_get(&f.desired, DP_MAP_FIPS, &fk);
+	assert_non_null(fip);
+	assert_int_equal(fip->fip, htonl(0xcb007178));
+	assert_int_equal(fip->router, 7);
+
+	/* ext_addrs: both floating IPs and both router addresses. */
+	assert_int_equal(f.desired.maps[DP_MAP_EXT_ADDRS].count, 4);
+	ip = htonl(0xcb007178);
+	ea = map_get(&f.desired, DP_MAP_EXT_ADDRS, &ip);
+	assert_non_null(ea);
+	assert_int_equal(ea->kind, WEFT_EXT_FIP);
+	assert_int_equal(ea->vni, 5);
+	assert_int_equal(ea->fixed_ip, htonl(0x0a000001));
+	assert_int_equal(ea->router, 7);
+	ip = htonl(0xcb007179);
+	ea = map_get(&f.desired, DP_MAP_EXT_ADDRS, &ip);
+	assert_non_null(ea);
+	assert_int_equal(ea->kind, WEFT_EXT_FIP);
+	assert_int_equal(ea->vni, 0);
+	ip = htonl(0xcb00716c);
+	ea = map_get(&f.desired, DP_MAP_EXT_ADDRS, &ip);
+	assert_non_null(ea);
+	assert_int_equal(ea->kind, WEFT_EXT_ROUTER);
+	assert_int_equal(ea->router, 8);
+
+	/* Counters for the VXLAN device and the uplink. */
+	key = 4;
+	assert_non_null(map_get(&f.desired, DP_MAP_STATS, &key));
+	key = 3;
+	assert_non_null(map_get(&f.desired, DP_MAP_STATS, &key));
+
+	/* From empty maps: what is referenced comes first. */
+	dp_state_init(&present);
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, sequence, &q, &res), 0);
+	assert_int_equal(res.failures, 0);
+	assert_before(&q, 0, DP_MAP_HOSTS, DP_MAP_GW_SLOTS);
+	assert_before(&q, 0, DP_MAP_GW_SLOTS, DP_MAP_GW_TABLE);
+	assert_before(&q, 0, DP_MAP_GW_TABLE, DP_MAP_ROUTES);
+	assert_before(&q, 0, DP_MAP_EXT_ROUTERS, DP_MAP_ROUTES);
+	assert_before(&q, 0, DP_MAP_FDB, DP_MAP_FIPS);
+	assert_before(&q, 0, DP_MAP_FIPS, DP_MAP_EXT_ADDRS);
+	unload(&f);
+
+	/* Everything goes: inbound addresses first, routers last. */
+	memset(&q, 0, sizeof(q));
+	load_self(&f, "[]", &s);
+	assert_int_equal(
+		reconcile_diff(&f.desired, &present, sequence, &q, &res), 0);
+	assert_int_equal(res.failures, 0);
+	assert_before(&q, 1, DP_MAP_EXT_ADDRS, DP_MAP_FIPS);
+	assert_before(&q, 1, DP_MAP_FIPS, DP_MAP_FDB);
+	assert_before(&q, 1, DP_MAP_ROUTES, DP_MAP_EXT_ROUTERS);
+	assert_int_equal(present.maps[DP_MAP_EXT_ADDRS].count, 0);
+	assert_int_equal(present.maps[DP_MAP_EXT_ROUTERS].count, 0);
+	/* The arrays are never deleted from: their slots are zeroed. */
+	assert_int_equal(q.first[1][DP_MAP_GW_SLOTS], 0);
+	assert_int_equal(present.maps[DP_MAP_GW_SLOTS].count,
+			 WEFT_MAX_GATEWAYS);
+	unload(&f);
+	dp_state_destroy(&present);
+}
+
 static void test_kvtab(void **state)
 {
 	struct kvtab t;
@@ -681,9 +971,13 @@ static void test_kvtab(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_desired), cmocka_unit_test(test_diff),
-		cmocka_unit_test(test_router),	cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_desired),
+		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_kvtab),
+		cmocka_unit_test(test_gateway_hypervisor),
+		cmocka_unit_test(test_gateway_node),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
