@@ -63,6 +63,7 @@ bench: deps build
 	bench/api-bench.sh $(BUILD)
 	bench/datapath-bench --build $(BUILD)
 	bench/sg-bench --build $(BUILD)
+	bench/gw-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

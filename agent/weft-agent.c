@@ -585,7 +585,9 @@ static int setup_vxlan(struct agent *a)
  * ifindex changed) and writes the config map. */
 static int setup_uplink(struct agent *a)
 {
-	uint32_t ifindex = links_table_ifindex(&a->taps, a->opt.uplink_dev);
+	uint32_t ifindex = a->opt.gateway ?
+				   links_table_ifindex(&a->taps, a->opt.uplink_dev) :
+				   0;
 	int r;
 
 	if (!a->opt.gateway || (a->uplink_ifindex && ifindex &&

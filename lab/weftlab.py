@@ -52,9 +52,32 @@ DEFAULT_API = "127.0.0.1:9696"
 DEFAULT_SB = "/run/weft/sb.sock"
 DEFAULT_MTU = 1450
 
-# Namespaces the lab (and bench/datapath-bench, which builds its kernel
-# baseline on the lab) may create; 'down' treats any of them as leftovers.
-LAB_NS_RE = re.compile(r"^weft-(ul|h\d+|vm-.+|kvm.*)$")
+# North-south (docs/gateways.md "Lab"): gateway nodes weft-gwK, the
+# upstream router and a host on the internet behind it.
+GATEWAY_UNDERLAY_BASE = 100      # gwK's underlay address: 192.0.2.(100+K)
+UPLINK_DEV = "uplink0"
+EXT_BRIDGE = "br-ext"
+EXT_CIDR = "203.0.113.0/24"
+EXT_PREFIX = "203.0.113."
+EXT_GATEWAY = "203.0.113.1"      # the upstream router on the external segment
+EXT_POOL = ("203.0.113.100", "203.0.113.250")
+EXT_NETWORK = "public"
+EXT_SUBNET = "public-subnet"
+UPSTREAM_NS = "weft-upstream"
+INTERNET_NS = "weft-internet"
+INTERNET_LINK_PLEN = 24
+UPSTREAM_INTERNET_IP = "198.51.100.1"
+INTERNET_IP = "198.51.100.10"
+UPSTREAM_AS = 65000
+GATEWAY_AS = 65001
+BFD_INTERVAL_MS = 20
+BFD_MULTIPLIER = 3
+MAX_GATEWAYS = 8
+
+# Namespaces the lab (and the benches, which build their kernel baselines
+# on the lab: weft-kvm*, weft-kgw*) may create; 'down' treats any of them as
+# leftovers.
+LAB_NS_RE = re.compile(r"^weft-(ul|h\d+|gw\d+|upstream|internet|vm-.+|kvm.*|kgw.*)$")
 VM_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$")
 
 
@@ -485,9 +508,10 @@ def start_agent(state, host):
     agent = agent_path(state["build"])
     if not os.access(agent, os.X_OK):
         raise LabError("%s is missing; build first (ninja -C %s)" % (agent, state["build"]))
+    # A gateway's record carries its role's arguments ('agent_extra').
     argv = nsenter_cmd(host["ns"], [agent, "--host", host["name"], "--underlay-ip",
                                     host["underlay_ip"], "--controller", "unix:" + state["sb"]]
-                       + state.get("agent_args", []))
+                       + host.get("agent_extra", []) + state.get("agent_args", []))
     rec = spawn(argv, os.path.join(STATE_DIR, "logs", "agent-%s.log" % host["name"]))
     host["agent"] = rec
     save_state(state)
@@ -527,6 +551,312 @@ def wait_agents_alive(state, names, timeout=20.0):
 
 
 # ---------------------------------------------------------------------------
+# North-south: gateway nodes, the upstream router, the internet
+# (docs/gateways.md "Lab", docs/lab.md).
+#
+#   weft-internet  eth0 198.51.100.10/24, default via 198.51.100.1
+#   weft-upstream  inet0 198.51.100.1/24; bridge br-ext 203.0.113.1/24 with
+#                  one port ext-gwK per gateway; ip_forward, L4 multipath
+#                  hash; BIRD 2 AS 65000: a BGP session with BFD to each
+#                  gateway, its routes merged into ECMP kernel routes
+#   weft-gwK       eth0 192.0.2.(100+K)/24 on the underlay bridge (port
+#                  ul-gwK), uplink0 203.0.113.(1+K)/24 (peer ext-gwK),
+#                  default via 203.0.113.1; weft-agent --host gwK in the
+#                  gateway role, BIRD 2 AS 65001 with the agent's config
+
+
+def gateway_ns(index):
+    return "weft-gw%d" % index
+
+
+def gateway_name(index):
+    return "gw%d" % index
+
+
+def gateway_underlay_ip(index):
+    return UNDERLAY_PREFIX + str(GATEWAY_UNDERLAY_BASE + index)
+
+
+def gateway_uplink_ip(index):
+    return EXT_PREFIX + str(1 + index)
+
+
+def upstream_dir():
+    return os.path.join(STATE_DIR, "upstream")
+
+
+def agent_has_gateway_role(build):
+    """weft-agent builds from before the gateway role have no --gateway."""
+    p = run([agent_path(build), "--help"], check=False)
+    return "--gateway" in p.stdout + p.stderr
+
+
+def upstream_bird_conf(gateways):
+    """The upstream router's BIRD configuration: a BGP session with BFD
+    (BFD_INTERVAL_MS x BFD_MULTIPLIER) to each gateway, accepting only /32s
+    of the external network, and a kernel protocol that merges the
+    gateways' equal routes into one multipath route. Short retry timers, so
+    that a gateway that comes back is peered again within a second or two
+    (BIRD's defaults wait minutes). Session state changes go to the log."""
+    lines = ["# weft-lab: the upstream router, AS %d (written by weft-lab up)" % UPSTREAM_AS,
+             "log stderr all;",
+             "debug protocols { states };",
+             "router id %s;" % EXT_GATEWAY,
+             "protocol device { scan time 10; }",
+             "protocol kernel {",
+             "\tipv4 { import none; export where source = RTS_BGP; };",
+             "\tmerge paths on;",
+             "}",
+             "protocol bfd {",
+             '\tinterface "%s" { min rx interval %d ms; min tx interval %d ms; multiplier %d; };' % (
+                 EXT_BRIDGE, BFD_INTERVAL_MS, BFD_INTERVAL_MS, BFD_MULTIPLIER),
+             "}",
+             "template bgp weft_gateway {",
+             "\tlocal %s as %d;" % (EXT_GATEWAY, UPSTREAM_AS),
+             "\tbfd on;",
+             "\tconnect delay time 1;",
+             "\tconnect retry time 1;",
+             "\terror wait time 1, 2;",
+             "\terror forget time 10;",
+             "\tipv4 { import where net ~ [ %s{32,32} ]; export none; };" % EXT_CIDR,
+             "}"]
+    for gw in gateways:
+        lines.append("protocol bgp %s from weft_gateway { neighbor %s as %d; }" % (
+            gw["name"], gw["uplink_ip"], GATEWAY_AS))
+    return "\n".join(lines) + "\n"
+
+
+def _build_upstream(state):
+    """The upstream router's and the internet's namespaces and links."""
+    up = state["upstream"]
+    netns_add(UPSTREAM_NS)
+    up["created"] = True
+    save_state(state)
+    netns_add(INTERNET_NS)
+    state["internet"]["created"] = True
+    save_state(state)
+    nsenter_run(UPSTREAM_NS, ["/usr/sbin/sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
+                              "net.ipv4.fib_multipath_hash_policy=1"])
+    ip_batch(UPSTREAM_NS, [
+        "link add %s type bridge" % EXT_BRIDGE,
+        "addr add %s/24 dev %s" % (EXT_GATEWAY, EXT_BRIDGE),
+        "link set %s up" % EXT_BRIDGE,
+        "link add inet0 type veth peer name eth0 netns %s" % INTERNET_NS,
+        "addr add %s/%d dev inet0" % (UPSTREAM_INTERNET_IP, INTERNET_LINK_PLEN),
+        "link set inet0 up",
+    ])
+    ip_batch(INTERNET_NS, [
+        "addr add %s/%d dev eth0" % (INTERNET_IP, INTERNET_LINK_PLEN),
+        "link set eth0 up",
+        "route add default via %s" % UPSTREAM_INTERNET_IP,
+    ])
+
+
+def _build_gateway(state, gw):
+    """Gateway 'gw''s namespace: eth0 on the underlay, uplink0 on the
+    upstream's bridge, default route via the upstream."""
+    netns_add(gw["ns"])
+    save_state(state)
+    ip("link", "add", gw["ul_port"], "type", "veth", "peer", "name", "eth0", "netns", gw["ns"],
+       ns=UNDERLAY_NS)
+    ip("link", "set", gw["ul_port"], "master", UNDERLAY_BRIDGE, "up", ns=UNDERLAY_NS)
+    ip("link", "add", gw["ext_port"], "type", "veth", "peer", "name", UPLINK_DEV, "netns", gw["ns"],
+       ns=UPSTREAM_NS)
+    ip("link", "set", gw["ext_port"], "master", EXT_BRIDGE, "up", ns=UPSTREAM_NS)
+    ip_batch(gw["ns"], ["addr add %s/%d dev eth0" % (gw["underlay_ip"], UNDERLAY_PLEN),
+                        "link set eth0 up",
+                        "addr add %s/24 dev %s" % (gw["uplink_ip"], UPLINK_DEV),
+                        "link set %s up" % UPLINK_DEV,
+                        "route add default via %s" % EXT_GATEWAY])
+    os.makedirs(gw["dir"], exist_ok=True)
+
+
+def new_gateway(index):
+    """The state record of gateway 'index' (nothing made yet)."""
+    name = gateway_name(index)
+    d = os.path.join(STATE_DIR, name)
+    conf, sock = os.path.join(d, "bird.conf"), os.path.join(d, "bird.ctl")
+    uplink_ip = gateway_uplink_ip(index)
+    return {"index": index, "name": name, "ns": gateway_ns(index),
+            "underlay_ip": gateway_underlay_ip(index), "underlay_dev": "eth0",
+            "ul_port": "ul-gw%d" % index, "uplink_dev": UPLINK_DEV, "uplink_ip": uplink_ip,
+            "ext_port": "ext-gw%d" % index, "dir": d, "bird_conf": conf, "bird_sock": sock,
+            "agent_extra": ["--gateway", "--uplink-dev", UPLINK_DEV, "--uplink-ip", uplink_ip,
+                            "--bird-conf", conf, "--bird-socket", sock,
+                            "--bgp-as", str(GATEWAY_AS), "--bgp-peer", EXT_GATEWAY,
+                            "--bgp-peer-as", str(UPSTREAM_AS)],
+            "agent": None, "bird": None, "stopped": False}
+
+
+def start_bird(ns, conf, sock, logname):
+    """Starts BIRD 2 in namespace 'ns' in the foreground (so that the PID
+    recorded is BIRD's own) and waits until its control socket answers.
+    Returns the process record."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(sock)  # a stale socket of a killed BIRD
+    pidfile = os.path.join(os.path.dirname(sock), "bird.pid")
+    rec = spawn(nsenter_cmd(ns, ["bird", "-f", "-c", conf, "-s", sock, "-P", pidfile]),
+                os.path.join(STATE_DIR, "logs", logname))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not proc_alive(rec):
+            raise LabError("bird in %s exited:\n%s" % (ns, tail(rec["log"])))
+        if sock_in_use(sock):
+            return rec
+        time.sleep(0.05)
+    raise LabError("bird in %s does not answer on %s after 10 s:\n%s" % (ns, sock, tail(rec["log"])))
+
+
+def start_upstream(state):
+    """Writes the upstream router's BIRD configuration and starts it."""
+    d = upstream_dir()
+    os.makedirs(d, exist_ok=True)
+    up = state["upstream"]
+    with open(up["bird_conf"], "w") as f:
+        f.write(upstream_bird_conf(state["gateways"].values()))
+    up["bird"] = start_bird(UPSTREAM_NS, up["bird_conf"], up["bird_sock"], "bird-upstream.log")
+    save_state(state)
+
+
+def _gateway_links(gw, updown):
+    """Takes gateway 'gw''s links up or down. The kernel flushes the
+    default route when the uplink goes down, so 'up' puts it back."""
+    lines = ["link set eth0 %s" % updown, "link set %s %s" % (UPLINK_DEV, updown)]
+    if updown == "up":
+        lines.append("route replace default via %s dev %s" % (EXT_GATEWAY, UPLINK_DEV))
+    ip_batch(gw["ns"], lines)
+
+
+def start_gateway(state, gw, conf_timeout=15.0):
+    """Brings gateway 'gw' up: its links, its agent in the gateway role and,
+    once the agent has written its BIRD configuration, BIRD. The previous
+    configuration is removed first, so that BIRD never announces what an
+    earlier agent wrote."""
+    _gateway_links(gw, "up")
+    gw["stopped"] = False
+    save_state(state)
+    if not state.get("gateway_agents", True):
+        log("%s: this weft-agent has no gateway role (--gateway): no agent, no BIRD" % gw["name"])
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(gw["bird_conf"])
+    if not proc_alive(gw.get("agent")):
+        start_agent(state, gw)
+    deadline = time.monotonic() + conf_timeout
+    while not os.path.exists(gw["bird_conf"]):
+        if time.monotonic() > deadline:
+            raise LabError("the agent of %s wrote no %s within %g s:\n%s" % (
+                gw["name"], gw["bird_conf"], conf_timeout, tail(gw["agent"]["log"])))
+        if not proc_alive(gw["agent"]):
+            raise LabError("the agent of %s exited:\n%s" % (gw["name"], tail(gw["agent"]["log"])))
+        time.sleep(0.05)
+    if not proc_alive(gw.get("bird")):
+        gw["bird"] = start_bird(gw["ns"], gw["bird_conf"], gw["bird_sock"], "bird-%s.log" % gw["name"])
+        save_state(state)
+
+
+def stop_gateway(state, gw):
+    """Gateway 'gw' dies as a machine does: its links go down, then its
+    agent and BIRD get SIGKILL. In that order, so that not even the FIN of
+    BIRD's BGP connection, which the kernel sends when the process dies,
+    tells the upstream: it learns of the death from BFD, as from a machine
+    that lost power."""
+    if netns_exists(gw["ns"]):
+        _gateway_links(gw, "down")
+    for key in ("agent", "bird"):
+        if gw.get(key):
+            stop_process(gw[key], signal.SIGKILL)
+        gw[key] = None
+    gw["stopped"] = True
+    save_state(state)
+
+
+def resolve_gateway(state, spec):
+    """Accepts 'gw2', '2' or 'weft-gw2' and returns the gateway record."""
+    m = re.fullmatch(r"(?:gw|weft-gw)?(\d+)", spec)
+    if m and m.group(1) in state.get("gateways", {}):
+        return state["gateways"][m.group(1)]
+    raise LabError("no gateway %r in the lab (gateways: %s)" %
+                   (spec, ", ".join(g["name"] for g in state.get("gateways", {}).values()) or "none"))
+
+
+def create_external_network(state):
+    """Creates, as an operator, the external network 'public' and its subnet
+    (no DHCP, the upstream as gateway, the pool for router gateways and
+    floating IPs) and records their ids."""
+    api = Api("http://" + state["api"], project="admin")
+    net = api.create("network", name=EXT_NETWORK, **{"router:external": True})
+    if net.get("router:external") is not True:
+        api.remove("network", net["id"])
+        raise LabError("weftd ignored router:external (no north-south support in this weftd?)")
+    sub = api.create("subnet", network_id=net["id"], name=EXT_SUBNET, ip_version=4, cidr=EXT_CIDR,
+                     gateway_ip=EXT_GATEWAY, enable_dhcp=False,
+                     allocation_pools=[{"start": EXT_POOL[0], "end": EXT_POOL[1]}])
+    state["external"] = {"network_id": net["id"], "subnet_id": sub["id"]}
+    save_state(state)
+
+
+def birdc(sock, *cmd, check=True):
+    return run(["birdc", "-s", sock] + list(cmd), check=check, timeout=10)
+
+
+def bird_protocols(sock):
+    """{protocol name: {'proto', 'state', 'info'}} from 'show protocols' of
+    the BIRD on 'sock'; {} when it does not answer."""
+    p = birdc(sock, "show", "protocols", check=False)
+    out = {}
+    if p.returncode != 0:
+        return out
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0] not in ("BIRD", "Name") and f[3] in ("up", "down", "start", "stop"):
+            out[f[0]] = {"proto": f[1], "state": f[3], "info": " ".join(f[5:]) if len(f) > 5 else ""}
+    return out
+
+
+def bgp_established(state):
+    """{gateway name: True when the upstream's session with it is
+    Established}."""
+    protos = bird_protocols(state["upstream"]["bird_sock"])
+    return {g["name"]: "Established" in protos.get(g["name"], {}).get("info", "")
+            for g in state.get("gateways", {}).values()}
+
+
+def upstream_routes():
+    """The upstream router's /32 routes into the external network:
+    {address: [next hops]} (several when ECMP spreads it)."""
+    p = nsenter_run(UPSTREAM_NS, ["ip", "-j", "-4", "route", "show", "root", EXT_CIDR], check=False)
+    out = {}
+    with contextlib.suppress(ValueError):
+        for r in json.loads(p.stdout or "[]"):
+            dst = r.get("dst", "")
+            if "/" in dst and not dst.endswith("/32"):
+                continue
+            dst = dst.split("/")[0]
+            if r.get("gateway"):
+                out[dst] = [r["gateway"]]
+            elif r.get("nexthops"):
+                out[dst] = sorted(n["gateway"] for n in r["nexthops"] if n.get("gateway"))
+    return out
+
+
+def wait_routes(addresses, nexthops, timeout=10.0):
+    """Waits until the upstream routes every one of 'addresses' over
+    exactly the set 'nexthops' (uplink addresses); returns the routes seen
+    last, and raises LabError on timeout."""
+    want = sorted(nexthops)
+    deadline = time.monotonic() + timeout
+    while True:
+        routes = upstream_routes()
+        if all(routes.get(a) == want for a in addresses):
+            return routes
+        if time.monotonic() > deadline:
+            raise LabError("upstream routes after %g s: %s (wanted %s via %s)" %
+                           (timeout, {a: routes.get(a) for a in addresses}, addresses, want))
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------------------
 # up / down.
 
 
@@ -538,6 +868,10 @@ def cmd_up(args):
     hosts = args.hosts
     if not 1 <= hosts <= 200:
         raise LabError("--hosts must be between 1 and 200")
+    if not 0 <= args.gateways <= MAX_GATEWAYS:
+        raise LabError("--gateways must be between 0 and %d" % MAX_GATEWAYS)
+    if args.gateways and shutil.which("bird") is None:
+        raise LabError("--gateways needs BIRD 2 (bird, birdc: make deps)")
     if os.geteuid() != 0:
         raise LabError("weft-lab needs root (network namespaces, bpffs)")
     build = os.path.abspath(args.build)
@@ -556,6 +890,9 @@ def cmd_up(args):
         southbound = weftd_has_southbound(weftd_path(build))
         if not southbound:
             log("this weftd has no --southbound option: agents cannot connect")
+        gateway_agents = agents and bool(args.gateways) and agent_has_gateway_role(build)
+        if agents and args.gateways and not gateway_agents:
+            log("this weft-agent has no gateway role (--gateway): the gateways run no agent")
         shutil.rmtree(os.path.join(STATE_DIR, "logs"), ignore_errors=True)
         os.makedirs(STATE_DIR, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
@@ -573,10 +910,17 @@ def cmd_up(args):
                            "extra_args": args.weftd_arg or [], "proc": None},
             "hosts": {},
             "vms": {},
+            "gateway_agents": gateway_agents,
+            "gateways": {},
+            "upstream": {"ns": UPSTREAM_NS, "created": False, "bird": None,
+                         "bird_conf": os.path.join(upstream_dir(), "bird.conf"),
+                         "bird_sock": os.path.join(upstream_dir(), "bird.ctl")},
+            "internet": {"ns": INTERNET_NS, "created": False, "ip": INTERNET_IP},
+            "external": None,
         }
         save_state(state)
         try:
-            _up(state, hosts)
+            _up(state, hosts, args.gateways)
         except BaseException:
             log("up failed; removing what was made")
             with contextlib.suppress(Exception):
@@ -585,7 +929,7 @@ def cmd_up(args):
     cmd_status(argparse.Namespace(json=False))
 
 
-def _up(state, hosts):
+def _up(state, hosts, gateways=0):
     ul = state["underlay"]
     netns_add(UNDERLAY_NS)
     ul["created"] = True
@@ -603,12 +947,29 @@ def _up(state, hosts):
         ip("link", "set", h["ul_port"], "master", UNDERLAY_BRIDGE, "up", ns=UNDERLAY_NS)
         ip_batch(h["ns"], ["addr add %s/%d dev eth0" % (h["underlay_ip"], UNDERLAY_PLEN),
                            "link set eth0 up"])
+    if gateways:
+        _build_upstream(state)
+        for k in range(1, gateways + 1):
+            gw = new_gateway(k)
+            state["gateways"][str(k)] = gw
+            _build_gateway(state, gw)
+        start_upstream(state)
     start_controller(state)
+    if gateways:
+        try:
+            create_external_network(state)
+        except LabError as e:
+            log("external network %s not created: %s" % (EXT_NETWORK, e))
     if state["agents"]:
         for h in state["hosts"].values():
             start_agent(state, h)
+        for gw in state["gateways"].values():
+            start_gateway(state, gw)
         if state["controller"]["southbound"]:
-            missing = wait_agents_alive(state, [h["name"] for h in state["hosts"].values()])
+            names = [h["name"] for h in state["hosts"].values()]
+            if state.get("gateway_agents"):
+                names += [g["name"] for g in state["gateways"].values()]
+            missing = wait_agents_alive(state, names)
             for name in missing:
                 log("the agent of %s is not alive in the API after 20 s; see %s" %
                     (name, os.path.join(STATE_DIR, "logs", "agent-%s.log" % name)))
@@ -670,18 +1031,28 @@ def _down(state, keep_logs=False):
     problems = []
     build = state.get("build") or os.path.join(ROOT, "build")
     hosts = {h["name"]: h["ns"] for h in state.get("hosts", {}).values()}
+    gateways = {g["name"]: g for g in state.get("gateways", {}).values()}
     for ns in netns_list():
         m = re.fullmatch(r"weft-h(\d+)", ns)
         if m:
             hosts.setdefault(host_name(int(m.group(1))), ns)
+        m = re.fullmatch(r"weft-gw(\d+)", ns)
+        if m:
+            hosts.setdefault(gateway_name(int(m.group(1))), ns)
+    for g in gateways.values():
+        hosts.setdefault(g["name"], g["ns"])
 
     # 1. Processes: the recorded ones, weftd on the lab's store, and anything
     # still running inside one of the lab's namespaces (agents after a
     # crash, iperf3 servers left by a test).
     procs = []
-    for h in state.get("hosts", {}).values():
+    for h in list(state.get("hosts", {}).values()) + list(gateways.values()):
         if h.get("agent"):
             procs.append(h["agent"])
+        if h.get("bird"):
+            procs.append(h["bird"])
+    if (state.get("upstream") or {}).get("bird"):
+        procs.append(state["upstream"]["bird"])
     for v in state.get("vms", {}).values():
         if v.get("dhcp_client"):
             procs.append(v["dhcp_client"])
@@ -719,8 +1090,8 @@ def _down(state, keep_logs=False):
                                 (name, p.returncode, (p.stderr or "").strip()[-300:]))
 
     # 3. Namespaces (VMs first; the veths and bridges inside go with them).
-    order = sorted(lab_leftovers(), key=lambda ns: (0 if ns.startswith(("weft-vm-", "weft-kvm")) else
-                                                    1 if ns.startswith("weft-h") else 2, ns))
+    order = sorted(lab_leftovers(), key=lambda ns: (0 if ns.startswith(("weft-vm-", "weft-kvm", "weft-kgw")) else
+                                                    1 if ns.startswith(("weft-h", "weft-gw")) else 2, ns))
     for ns in order:
         p = run(["ip", "netns", "del", ns], check=False)
         if p.returncode != 0:
@@ -747,6 +1118,8 @@ def _down(state, keep_logs=False):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(STATE_DIR, f))
         shutil.rmtree(os.path.join(STATE_DIR, "vms"), ignore_errors=True)
+        for d in ["upstream"] + [g for g in hosts if re.fullmatch(r"gw\d+", g)]:
+            shutil.rmtree(os.path.join(STATE_DIR, d), ignore_errors=True)
     else:
         shutil.rmtree(STATE_DIR, ignore_errors=True)
     return problems
@@ -1030,17 +1403,52 @@ def exec_in(ns, cmd, vm=None):
     os.execvp(argv[0], argv)
 
 
+def resolve_node(state, spec):
+    """A host, a gateway ('gw2', 'weft-gw2'), 'upstream' or 'internet':
+    the namespace's record (with 'ns')."""
+    if spec in ("upstream", UPSTREAM_NS, "internet", INTERNET_NS):
+        rec = state.get("upstream" if "upstream" in spec else "internet") or {}
+        if not rec.get("created"):
+            raise LabError("the lab has no %s (weft-lab up --gateways N)" % spec)
+        return rec
+    if re.fullmatch(r"(?:weft-)?gw\d+", spec):
+        return resolve_gateway(state, spec)
+    return resolve_host(state, spec)
+
+
 def cmd_exec(args):
     state = need_state()
-    host = resolve_host(state, args.host)
-    exec_in(host["ns"], args.cmd)
+    exec_in(resolve_node(state, args.host)["ns"], args.cmd)
+
+
+def cmd_gateway(args):
+    with locked():
+        state = need_state()
+        gws = (list(state.get("gateways", {}).values()) if args.name == "all"
+               else [resolve_gateway(state, args.name)])
+        if not gws:
+            raise LabError("the lab has no gateways (weft-lab up --gateways N)")
+        for gw in gws:
+            if args.action == "stop":
+                stop_gateway(state, gw)
+                print("gateway %s: stopped (agent and bird killed, links down)" % gw["name"])
+            else:
+                start_gateway(state, gw)
+                print("gateway %s: started, agent pid %s, bird pid %s" % (
+                    gw["name"], (gw.get("agent") or {}).get("pid", "-"), (gw.get("bird") or {}).get("pid", "-")))
+        if args.action == "start" and args.wait and state.get("gateway_agents"):
+            missing = wait_agents_alive(state, [g["name"] for g in gws], args.wait)
+            if missing:
+                raise LabError("not alive in the API after %g s: %s" % (args.wait, ", ".join(missing)))
 
 
 def cmd_agent(args):
     with locked():
         state = need_state()
         hosts = (list(state["hosts"].values()) if args.host == "all"
-                 else [resolve_host(state, args.host)])
+                 else [resolve_node(state, args.host)])
+        if any("name" not in h for h in hosts):
+            raise LabError("%s runs no agent" % args.host)
         for host in hosts:
             if args.action == "start":
                 rec = start_agent(state, host)
@@ -1083,14 +1491,14 @@ def cmd_controller(args):
 def status(state):
     """The lab's state as a dict (what 'status --json' prints)."""
     api = api_of(state)
+    gateways = list(state.get("gateways", {}).values())
+    known = ([UNDERLAY_NS] + [h["ns"] for h in state["hosts"].values()] + [g["ns"] for g in gateways] +
+             [state[k]["ns"] for k in ("upstream", "internet") if (state.get(k) or {}).get("created")] +
+             [v["ns"] for v in state["vms"].values()])
     out = {"state": STATE_FILE, "build": state["build"], "api": "http://" + state["api"],
            "southbound": "unix:" + state["sb"] if state["controller"]["southbound"] else None,
-           "namespaces": {ns: netns_exists(ns) for ns in
-                          [UNDERLAY_NS] + [h["ns"] for h in state["hosts"].values()] +
-                          [v["ns"] for v in state["vms"].values()]},
-           "leftovers": [ns for ns in lab_leftovers()
-                         if ns != UNDERLAY_NS and ns not in [h["ns"] for h in state["hosts"].values()]
-                         and ns not in [v["ns"] for v in state["vms"].values()]]}
+           "namespaces": {ns: netns_exists(ns) for ns in known},
+           "leftovers": [ns for ns in lab_leftovers() if ns not in known]}
     ctl = state["controller"].get("proc")
     out["controller"] = {"pid": ctl and ctl["pid"], "alive": proc_alive(ctl),
                          "api_answers": api.answers()}
@@ -1103,6 +1511,25 @@ def status(state):
                              "agent_running": proc_alive(h.get("agent")),
                              "api_alive": a.get("alive"),
                              "heartbeat": a.get("heartbeat_timestamp")})
+    out["gateways"] = []
+    if gateways:
+        up = state["upstream"]
+        bgp = bgp_established(state) if proc_alive(up.get("bird")) else {}
+        routes = upstream_routes()
+        out["upstream"] = {"ns": up["ns"], "bird_pid": (up.get("bird") or {}).get("pid"),
+                           "bird_running": proc_alive(up.get("bird")), "routes": routes}
+        out["external"] = state.get("external")
+        for g in gateways:
+            a = agents.get(g["name"], {})
+            conf = a.get("configurations") or {}
+            out["gateways"].append({
+                "name": g["name"], "ns": g["ns"], "underlay_ip": g["underlay_ip"],
+                "uplink_ip": g["uplink_ip"], "stopped": g.get("stopped", False),
+                "agent_pid": (g.get("agent") or {}).get("pid"), "agent_running": proc_alive(g.get("agent")),
+                "bird_pid": (g.get("bird") or {}).get("pid"), "bird_running": proc_alive(g.get("bird")),
+                "api_alive": a.get("alive"), "slot": conf.get("gateway_slot"),
+                "bgp_established": bgp.get(g["name"]),
+                "routes_via": sum(1 for nh in routes.values() if g["uplink_ip"] in nh)})
     ports = {}
     if out["controller"]["api_answers"]:
         with contextlib.suppress(LabError):
@@ -1143,6 +1570,23 @@ def cmd_status(args):
                                                     yn(h["agent_running"]),
                                                     {True: "yes", False: "NO", None: "-"}[h["api_alive"]],
                                                     h["heartbeat"] or "-"))
+    if s["gateways"]:
+        up = s["upstream"]
+        print()
+        print("%-7s %-9s %-14s %-13s %-7s %-7s %-6s %-5s %-5s %s" % (
+            "GATEWAY", "NS", "UNDERLAY", "UPLINK", "AGENT", "BIRD", "ALIVE", "SLOT", "BGP", "ROUTES"))
+        for g in s["gateways"]:
+            print("%-7s %-9s %-14s %-13s %-7s %-7s %-6s %-5s %-5s %d%s" % (
+                g["name"], g["ns"], g["underlay_ip"], g["uplink_ip"],
+                g["agent_pid"] if g["agent_running"] else "-", g["bird_pid"] if g["bird_running"] else "-",
+                {True: "yes", False: "NO", None: "-"}[g["api_alive"]],
+                "-" if g["slot"] is None else g["slot"],
+                {True: "up", False: "DOWN", None: "-"}[g["bgp_established"]], g["routes_via"],
+                " (stopped)" if g["stopped"] else ""))
+        ext = s.get("external")
+        print("upstream   %s, BIRD pid %s running %s, %d routes into %s; internet %s; external network %s" % (
+            up["ns"], up["bird_pid"], yn(up["bird_running"]), len(up["routes"]), EXT_CIDR, INTERNET_IP,
+            "%s (%s)" % (EXT_NETWORK, ext["network_id"]) if ext else "NOT CREATED"))
     if s["vms"]:
         print()
         print("%-14s %-7s %-16s %-18s %-15s %-7s %s" % ("VM", "HOST", "IP", "MAC", "TAP", "STATUS", "PORT"))
@@ -1166,6 +1610,9 @@ def parser():
 
     up = sub.add_parser("up", help="build the underlay and hosts, start weftd and the agents")
     up.add_argument("--hosts", type=int, default=3, help="number of hypervisors (default 3)")
+    up.add_argument("--gateways", type=int, default=0,
+                    help="number of gateway nodes, 0..%d (default 0); with any, also the upstream "
+                         "router and the internet (docs/gateways.md)" % MAX_GATEWAYS)
     up.add_argument("--build", default=os.environ.get("WEFT_BUILD", os.path.join(ROOT, "build")),
                     help="Meson build dir with controller/weftd and agent/weft-agent "
                          "(default $WEFT_BUILD or ./build)")
@@ -1206,7 +1653,8 @@ def parser():
     vsub.add_parser("list", help="the lab's VMs")
     vm.set_defaults(func=cmd_vm)
 
-    ex = sub.add_parser("exec", help="run a command in a host namespace: exec HOST -- CMD...")
+    ex = sub.add_parser("exec", help="run a command in a host's, a gateway's, the upstream's or the "
+                                     "internet's namespace: exec HOST|gwK|upstream|internet -- CMD...")
     ex.add_argument("host")
     ex.add_argument("cmd", nargs=argparse.REMAINDER)
     ex.set_defaults(func=cmd_exec)
@@ -1217,6 +1665,14 @@ def parser():
     ag.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                     help="after start: wait until the agent is alive in the API")
     ag.set_defaults(func=cmd_agent)
+
+    gwp = sub.add_parser("gateway", help="stop (a dead machine: agent and BIRD killed, links down) "
+                                         "or start a gateway node")
+    gwp.add_argument("action", choices=["start", "stop"])
+    gwp.add_argument("name", help="gw1, 1, or all")
+    gwp.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                     help="after start: wait until the agent is alive in the API")
+    gwp.set_defaults(func=cmd_gateway)
 
     ct = sub.add_parser("controller", help="start, stop (SIGTERM), kill (SIGKILL) or restart weftd")
     ct.add_argument("action", choices=["start", "stop", "kill", "restart"])

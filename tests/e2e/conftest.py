@@ -17,6 +17,7 @@ import select
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -274,21 +275,29 @@ def port_stats(api, port_id):
 # Fixtures.
 
 
-@pytest.fixture(scope="module")
-def lab_up(tmp_path_factory):
-    """A 3-host lab for the module; 'weft-lab down' at the end, whatever
-    happened. The lab's logs are copied to a temporary directory first."""
+def lab_session(tmp_path_factory, hosts=3, gateways=0):
+    """Brings up a lab of 'hosts' hypervisors and 'gateways' gateway nodes
+    (with them the upstream router and the internet, docs/gateways.md) and
+    yields its state; 'weft-lab down' at the end, whatever happened. The
+    lab's logs are copied to a temporary directory first. Module fixtures
+    ('lab_up' here, its gateway variant in test_gateways.py) use it."""
     reason = why_no_lab()
     if reason:
         pytest.skip(reason)
+    if gateways and (shutil.which("bird") is None or shutil.which("birdc") is None):
+        pytest.skip("BIRD 2 (bird, birdc) is not installed (make deps)")
     if weftlab.load_state() is not None or weftlab.lab_leftovers():
         pytest.fail("a weft lab is already up on this machine; run 'weft-lab down' first")
     try:
-        p = lab("up", "--hosts", 3, "--build", BUILD, check=False)
+        p = lab("up", "--hosts", hosts, "--gateways", gateways, "--build", BUILD, check=False)
         assert p.returncode == 0, "weft-lab up failed:\n%s%s" % (p.stdout, p.stderr)
         state = weftlab.load_state()
         assert state["agents"], "weft-lab up started no agents"
-        missing = weftlab.wait_agents_alive(state, ["host1", "host2", "host3"], timeout=20)
+        names = ["host%d" % i for i in range(1, hosts + 1)]
+        if gateways:
+            assert state.get("gateway_agents"), "this weft-agent has no gateway role (--gateway)"
+            names += ["gw%d" % k for k in range(1, gateways + 1)]
+        missing = weftlab.wait_agents_alive(state, names, timeout=20)
         assert not missing, "agents not alive: %s\n%s" % (missing, logs_tail())
         yield state
     finally:
@@ -302,6 +311,12 @@ def lab_up(tmp_path_factory):
         assert p.returncode == 0, p.stderr
         left = weftlab.lab_leftovers()
         assert not left, "weft-lab down left namespaces: %s" % left
+
+
+@pytest.fixture(scope="module")
+def lab_up(tmp_path_factory):
+    """A 3-host lab without gateways for the module."""
+    yield from lab_session(tmp_path_factory)
 
 
 def logs_tail():
@@ -327,3 +342,35 @@ def agent_guard(lab_up):
         if not weftlab.proc_alive(h.get("agent")):
             lab("agent", "start", h["name"], check=False)
     weftlab.wait_agents_alive(weftlab.load_state(), [h["name"] for h in state["hosts"].values()], 20)
+
+
+# ---------------------------------------------------------------------------
+# iperf3 interval lines, read while iperf3 runs (-i 0.1 --forceflush).
+
+IPERF_INTERVAL = re.compile(r"^\[\s*\d+\]\s+([\d.]+)-([\d.]+)\s+sec\s+([\d.]+)\s+(\w?)Bytes\s+([\d.]+)\s+(\w?)bits/sec"
+                            r"(?!.*(sender|receiver))")
+UNIT = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+class IntervalReader:
+    """Reads the interval lines of a running iperf3 (-i 0.2 --forceflush)
+    in a thread; 'samples' are (arrival monotonic time, start, end,
+    bits/s)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.samples = []
+        self.lines = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            m = IPERF_INTERVAL.match(line.strip())
+            if m:
+                self.samples.append((time.monotonic(), float(m.group(1)), float(m.group(2)),
+                                     float(m.group(5)) * UNIT[m.group(6)]))
+
+    def text(self):
+        return "".join(self.lines[-60:])

@@ -25,13 +25,12 @@ import json
 import os
 import re
 import shutil
-import threading
 import time
 
 import pytest
 
-from conftest import (API_URL, PYTHON, drop_count, lab, logs_tail, ping, port_stats, stop_bg, vm_exec,
-                      vm_popen, wait_ping, wait_port_status, weftctl, weftctl_as)
+from conftest import (API_URL, PYTHON, IntervalReader, drop_count, lab, logs_tail, ping, port_stats, stop_bg,
+                      vm_exec, vm_popen, wait_ping, wait_port_status, weftctl, weftctl_as)
 import weftlab
 
 VMS = {
@@ -470,35 +469,6 @@ def test_tenants_with_the_same_addresses_do_not_share_groups(cloud):
             delete_rule("acme", acme_rule)
         if globex_rule:
             delete_rule("globex", globex_rule)
-
-
-IPERF_INTERVAL = re.compile(r"^\[\s*\d+\]\s+([\d.]+)-([\d.]+)\s+sec\s+([\d.]+)\s+(\w?)Bytes\s+([\d.]+)\s+(\w?)bits/sec"
-                            r"(?!.*(sender|receiver))")
-UNIT = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
-
-
-class IntervalReader:
-    """Reads the interval lines of a running iperf3 (-i 0.2 --forceflush)
-    in a thread; 'samples' are (arrival monotonic time, start, end,
-    bits/s)."""
-
-    def __init__(self, proc):
-        self.proc = proc
-        self.samples = []
-        self.lines = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            m = IPERF_INTERVAL.match(line.strip())
-            if m:
-                self.samples.append((time.monotonic(), float(m.group(1)), float(m.group(2)),
-                                     float(m.group(5)) * UNIT[m.group(6)]))
-
-    def text(self):
-        return "".join(self.lines[-60:])
 
 
 def iperf3_server(vm):
