@@ -147,3 +147,20 @@ void links_foreach(const struct links *l,
 			fn(ctx, name, rtnl_link_get_ifindex(link));
 	}
 }
+
+int links_mac(const struct links *l, const char *name, uint8_t mac[6])
+{
+	struct rtnl_link *link = rtnl_link_get_by_name(l->cache, name);
+	struct nl_addr *a;
+	int r = -ENODEV;
+
+	if (!link)
+		return r;
+	a = rtnl_link_get_addr(link);
+	if (a && nl_addr_get_len(a) == 6) {
+		memcpy(mac, nl_addr_get_binary_addr(a), 6);
+		r = 0;
+	}
+	rtnl_link_put(link);
+	return r;
+}

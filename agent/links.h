@@ -40,6 +40,10 @@ int links_table(const struct links *l, struct kvtab *ret);
 /* The ifindex of 'name' in a table from links_table(), or 0. */
 uint32_t links_table_ifindex(const struct kvtab *t, const char *name);
 
+/* The MAC of device 'name' as the cache has it: 0, or -ENODEV when the
+ * device is absent or has no 6-byte address. */
+int links_mac(const struct links *l, const char *name, uint8_t mac[6]);
+
 /* Calls 'fn' for each device present now. */
 void links_foreach(const struct links *l,
 		   void (*fn)(void *ctx, const char *name, int ifindex),

@@ -249,6 +249,9 @@ static int write_config(struct agent *a)
 		c.uplink_ifindex = (uint32_t)a->uplink_ifindex;
 		c.uplink_ip = htonl(a->opt.uplink_ip);
 		c.gw_slot = g ? g->slot : WEFT_MAX_GATEWAYS;
+		/* Unknown (all zero): the datapath does not check it. */
+		if (links_mac(a->links, a->opt.uplink_dev, c.uplink_mac) < 0)
+			memset(c.uplink_mac, 0, sizeof(c.uplink_mac));
 	}
 	r = datapath_set_config(a->dp, &c);
 	if (r < 0)
@@ -585,9 +588,10 @@ static int setup_vxlan(struct agent *a)
  * ifindex changed) and writes the config map. */
 static int setup_uplink(struct agent *a)
 {
-	uint32_t ifindex = a->opt.gateway ?
-				   links_table_ifindex(&a->taps, a->opt.uplink_dev) :
-				   0;
+	uint32_t ifindex =
+		a->opt.gateway ?
+			links_table_ifindex(&a->taps, a->opt.uplink_dev) :
+			0;
 	int r;
 
 	if (!a->opt.gateway || (a->uplink_ifindex && ifindex &&

@@ -41,10 +41,11 @@ const char *const weft_drop_reason_names[WEFT_DROP_MAX] = {
 	[WEFT_DROP_SNAT_NO_STATE] = "snat_no_state",
 	[WEFT_DROP_SNAT_EXHAUSTED] = "snat_exhausted",
 	[WEFT_DROP_NAT_PROTO] = "nat_proto",
+	[WEFT_DROP_OTHER_HOST] = "other_host",
 };
 
 /* A reason added to the enum without a name here fails this. */
-_Static_assert(WEFT_DROP_NAT_PROTO + 1 == WEFT_DROP_MAX,
+_Static_assert(WEFT_DROP_OTHER_HOST + 1 == WEFT_DROP_MAX,
 	       "name every enum weft_drop_reason in weft_drop_reason_names");
 
 const char *drop_reason_name(enum weft_drop_reason reason)

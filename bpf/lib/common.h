@@ -40,6 +40,11 @@ static __always_inline int mac_equal(const __u8 *a, const __u8 *b)
 	       a[4] == b[4] && a[5] == b[5];
 }
 
+static __always_inline int mac_is_zero(const __u8 *a)
+{
+	return !(a[0] | a[1] | a[2] | a[3] | a[4] | a[5]);
+}
+
 static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 {
 	__builtin_memcpy(dst, src, ETH_ALEN);

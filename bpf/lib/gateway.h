@@ -392,6 +392,11 @@ __attribute__((noinline)) int gw_inbound(struct __sk_buff *skb, __u32 from)
 	if (from == GW_IN_UPLINK &&
 	    (p.proto != ETH_P_IP || mac_is_multicast(p.eth->h_dest)))
 		return WEFT_GW_TO_STACK;
+	/* A bridge floods a frame for a node whose port it lost: translating
+	 * it here too would duplicate it. */
+	if (from == GW_IN_UPLINK && !mac_is_zero(cfg->uplink_mac) &&
+	    !mac_equal(p.eth->h_dest, cfg->uplink_mac))
+		return WEFT_DROP_OTHER_HOST;
 	if (p.proto != ETH_P_IP)
 		return WEFT_DROP_ETHERTYPE;
 	ip = eth_ipv4(&p);

@@ -100,6 +100,8 @@ enum weft_drop_reason {
 	WEFT_DROP_SNAT_EXHAUSTED, /* no free port in this gateway's share */
 	WEFT_DROP_NAT_PROTO, /* a protocol NAT cannot translate (not TCP, UDP,
 			      * ICMP echo or ICMP error) */
+	WEFT_DROP_OTHER_HOST, /* uplink: a unicast frame to another node's MAC
+			       * (flooded by the external segment) */
 	WEFT_DROP_MAX,
 };
 
@@ -361,7 +363,11 @@ struct weft_config {
 	__be32 uplink_ip; /* its own address there (BGP, BFD): passed to the
 			   * stack, never translated */
 	__u32 gw_slot; /* this gateway's slot, 0..WEFT_MAX_GATEWAYS-1 */
-	__u32 pad; /* zero */
+	/* The uplink's MAC: a unicast frame to another MAC (one the external
+	 * segment floods, meant for another node) is dropped as
+	 * WEFT_DROP_OTHER_HOST. All zero: not checked. */
+	__u8 uplink_mac[6];
+	__u16 pad; /* zero */
 };
 
 #define WEFT_CONFIG_F_GATEWAY (1u << 0) /* this host is a gateway node */

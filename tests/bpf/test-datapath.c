@@ -3567,6 +3567,19 @@ static void add_fip(uint32_t vni, uint32_t fixed, uint32_t fip, uint32_t router)
 	add_ext_addr(fip, WEFT_EXT_FIP, vni, fixed, router);
 }
 
+/* Sets the uplink's MAC in the config map (checked on the uplink). */
+static void set_uplink_mac(const uint8_t mac[6])
+{
+	struct weft_config c;
+	uint32_t zero = 0;
+
+	assert_int_equal(
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.config), &zero, &c),
+		0);
+	memcpy(c.uplink_mac, mac, 6);
+	put(bpf_map__fd(skel->maps.config), &zero, &c);
+}
+
 /* This host as the gateway of slot 'slot', all four gateways alive. */
 static void gateway_topology(uint32_t slot)
 {
@@ -4408,6 +4421,14 @@ static void ns_uplink_drops(void **state)
 
 	NEED_BPF();
 	gateway_topology(0);
+	/* A frame flooded by the segment for another node's MAC, once the
+	 * uplink's MAC is known; to the uplink's MAC it is served. */
+	set_uplink_mac(MAC_UPLINK);
+	in = ns_udp(MAC_UPSTREAM, MAC_UPSTREAM, IP_OUTSIDE, FIP_V, 5000, 80);
+	expect_uplink_drop(&in, WEFT_DROP_OTHER_HOST);
+	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, FIP_V, 5000, 80);
+	assert_int_equal(uplink_run(&in).verdict, TC_ACT_REDIRECT);
+
 	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, FIP_FREE, 5000, 80);
 	expect_uplink_drop(&in, WEFT_DROP_FIP_UNASSOCIATED);
 	in = ns_udp(MAC_UPLINK, MAC_UPSTREAM, IP_OUTSIDE, IP(203, 0, 113, 9),
