@@ -249,8 +249,10 @@ static int write_config(struct agent *a)
 		c.uplink_ifindex = (uint32_t)a->uplink_ifindex;
 		c.uplink_ip = htonl(a->opt.uplink_ip);
 		c.gw_slot = g ? g->slot : WEFT_MAX_GATEWAYS;
-		/* Unknown (all zero): the datapath does not check it. */
-		if (links_mac(a->links, a->opt.uplink_dev, c.uplink_mac) < 0)
+		/* Unknown (all zero, as before the links are read): the
+		 * datapath does not check it. */
+		if (!a->links ||
+		    links_mac(a->links, a->opt.uplink_dev, c.uplink_mac) < 0)
 			memset(c.uplink_mac, 0, sizeof(c.uplink_mac));
 	}
 	r = datapath_set_config(a->dp, &c);
