@@ -34,14 +34,14 @@ char LICENSE[] SEC("license") = "GPL";
  */
 static __always_inline int port_route(struct __sk_buff *skb, __u32 ifindex,
 				      __u32 len, __u32 vni, __u32 router,
-				      __u32 flags)
+				      __u32 flags, __u32 tracked)
 {
 	struct route_ctx c = { .vni = vni };
 	int r;
 
 	r = route_ipv4(skb, router, flags, &c);
 	if (r == WEFT_ROUTE_OUT) {
-		r = gw_forward(skb, ifindex, c.vni);
+		r = gw_forward(skb, ifindex, c.vni, tracked);
 		if (r != WEFT_OK)
 			return stats_drop(ifindex, r);
 		stats_rx(ifindex, len);
@@ -149,7 +149,7 @@ int weft_port_ingress(struct __sk_buff *skb)
 		goto drop;
 	if (dst->router)
 		return port_route(skb, ifindex, len, port->vni, dst->router,
-				  dst->flags);
+				  dst->flags, port->flags & WEFT_PORT_F_POLICY);
 	r = fwd_fdb(skb, port->vni, dst->ifindex, dst->host_ip);
 	if (r != WEFT_OK)
 		goto drop;

@@ -94,12 +94,14 @@ static __always_inline __be32 gw_slot_alive(__u32 slot)
  * the gateway of its connection (the port's conntrack entry, either
  * direction: it may have been opened from outside) while that one is
  * alive; else gw_table's bucket for the flow's hash, recorded in the
- * entry when there is one. Returns the gateway's underlay address as the
+ * entry when there is one ('tracked': the port has security groups, the
+ * only ports with conntrack entries; others skip the lookup). Returns the
+ * gateway's underlay address as the
  * bits of an int (a global function returns a scalar), 0 when no gateway
  * is alive.
  */
 __attribute__((noinline)) int gw_select(struct __sk_buff *skb, __u32 ifindex,
-					__u32 vni)
+					__u32 vni, __u32 tracked)
 {
 	struct weft_gw_bucket *b;
 	struct weft_ct_entry *e;
@@ -112,7 +114,8 @@ __attribute__((noinline)) int gw_select(struct __sk_buff *skb, __u32 ifindex,
 	bucket = flow_hash(vni, p.key.saddr, p.key.daddr, p.key.proto,
 			   p.key.sport, p.key.dport) %
 		 WEFT_GW_BUCKETS;
-	e = ct_find(&p.key, ifindex, bpf_ktime_get_ns(), &d);
+	/* Only a port with security groups has conntrack entries. */
+	e = tracked ? ct_find(&p.key, ifindex, bpf_ktime_get_ns(), &d) : NULL;
 	if (e && e->gw) {
 		ip = gw_slot_alive(e->gw - 1);
 		if (ip)
@@ -133,9 +136,9 @@ __attribute__((noinline)) int gw_select(struct __sk_buff *skb, __u32 ifindex,
  * WEFT_DROP_NO_GATEWAY when none is alive.
  */
 static __always_inline int gw_forward(struct __sk_buff *skb, __u32 ifindex,
-				      __u32 vni)
+				      __u32 vni, __u32 tracked)
 {
-	__be32 gw = (__u32)gw_select(skb, ifindex, vni);
+	__be32 gw = (__u32)gw_select(skb, ifindex, vni, tracked);
 
 	if (!gw)
 		return WEFT_DROP_NO_GATEWAY;
